@@ -1,0 +1,7 @@
+"""Tables (SQLModel) and domain enumerations. Imports nothing of the service above it."""
+
+from models.account import Account, AuthSession, DatasetInfo
+from models.mine import Guarantor, Mine
+from models.reference import MineralType, Region
+
+__all__ = ["Account", "AuthSession", "DatasetInfo", "Guarantor", "Mine", "MineralType", "Region"]

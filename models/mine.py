@@ -1,0 +1,70 @@
+"""The mine registry and its guarantors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class Mine(SQLModel, table=True):
+    __tablename__ = "mine"
+    __table_args__ = (
+        # Keyset pagination order (region code, mine code) within any scope.
+        Index("ix_mine_county_code_code", "county_code", "code"),
+        # Grouped statistics per level: each scope column with the category.
+        Index("ix_mine_province_category", "province_code", "category_code"),
+        Index("ix_mine_city_category", "city_code", "category_code"),
+        Index("ix_mine_mineral", "mineral_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str
+    # Region ancestry, denormalised so that every level filters on one column.
+    province_code: str = Field(foreign_key="region.code", max_length=6)
+    city_code: str | None = Field(default=None, foreign_key="region.code", max_length=6)
+    county_code: str = Field(foreign_key="region.code", max_length=6)
+    # Mineral ancestry, denormalised likewise (leaf, group, category).
+    mineral_code: str = Field(foreign_key="mineral_type.code", max_length=8)
+    group_code: str = Field(max_length=8)
+    category_code: str = Field(max_length=8)
+
+    scale: str = Field(max_length=8)  # MineScale in effect
+    # Set when a source states a scale other than the one the table derives.
+    scale_override_note: str | None = None
+    design_capacity: float
+    capacity_unit: str
+    development_method: str = Field(max_length=16)
+    development_detail: str | None = None
+    max_depth: float
+    workers_per_shift: int
+    production_status: str = Field(max_length=16)
+    supervisory_body: str = Field(max_length=8)
+    principal_name: str | None = None
+    principal_phone: str | None = None
+
+    # Location: canonical WGS-84 plus the datum the client sent.
+    lat: float | None = None
+    lng: float | None = None
+    source_datum: str | None = Field(default=None, max_length=8)
+    inside_county: bool | None = None
+    location_updated_at: datetime | None = None
+
+    updated_at: datetime
+    version: int = 1
+
+
+class Guarantor(SQLModel, table=True):
+    """包保责任人: one per mine and level."""
+
+    __tablename__ = "guarantor"
+
+    mine_id: int = Field(foreign_key="mine.id", primary_key=True)
+    level: str = Field(primary_key=True, max_length=12)  # GuarantorLevel
+    name: str
+    position: str
+    phone: str
+    updated_at: datetime
+    entered_by: int | None = Field(default=None, foreign_key="account.id")

@@ -1,0 +1,43 @@
+"""Per-request context: the caller, their scope, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from resolvers.loaders import Loaders
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from starlette.requests import Request
+
+    from auth.scope import Scope
+    from auth.users import CurrentUser
+    from models.trees import Trees
+    from settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request | None
+    engine: AsyncEngine
+    trees: Trees
+    settings: Settings
+    user: CurrentUser | None
+    request_id: str
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scope(self) -> Scope | None:
+        return self.user.scope if self.user else None
+
+    def sign_in(self, user: CurrentUser) -> None:
+        """Switch the request to a just-authenticated user, with fresh loaders."""
+        self.user = user
+        self.__dict__.pop("loaders", None)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        # Created lazily, once per request, for this caller's scope only.
+        return Loaders(self.engine, self.trees, self.scope, self.settings)

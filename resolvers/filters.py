@@ -1,0 +1,156 @@
+"""Mine filters: validated once into a hashable spec, then turned into SQL.
+
+The spec doubles as the DataLoader key, so two fields asking for the same
+filter share one statement.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import false, or_
+
+from models.errors import BadUserInput, NotFound
+from models.mine import Mine
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from auth.scope import Scope
+    from models.trees import Trees
+
+# (input field, mine column) for the inclusive numeric ranges.
+_RANGES = (
+    ("design_capacity", "designCapacity", Mine.design_capacity),
+    ("depth", "depth", Mine.max_depth),
+    ("workers_per_shift", "workersPerShift", Mine.workers_per_shift),
+)
+# (input field, mine column) for the enum lists.
+_ENUM_LISTS = (
+    ("scales", Mine.scale),
+    ("production_statuses", Mine.production_status),
+    ("development_methods", Mine.development_method),
+    ("supervisory_bodies", Mine.supervisory_body),
+)
+MAX_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    # Every listed region must contain the mine (a filter's regionCode, plus
+    # the region a Region.mines or Region.stats field is asked on).
+    region_codes: tuple[str, ...] = ()
+    name_contains: str | None = None
+    mineral_codes: tuple[str, ...] | None = None
+    scales: tuple[str, ...] | None = None
+    production_statuses: tuple[str, ...] | None = None
+    development_methods: tuple[str, ...] | None = None
+    supervisory_bodies: tuple[str, ...] | None = None
+    design_capacity_min: float | None = None
+    design_capacity_max: float | None = None
+    depth_min: float | None = None
+    depth_max: float | None = None
+    workers_per_shift_min: int | None = None
+    workers_per_shift_max: int | None = None
+    over30_workers: bool | None = None
+    over800m_depth: bool | None = None
+
+    def within(self, code: str) -> FilterSpec:
+        """The same filter, restricted to one more region."""
+        if code in self.region_codes:
+            return self
+        return replace(self, region_codes=tuple(sorted((*self.region_codes, code))))
+
+
+EMPTY = FilterSpec()
+
+
+def _enum_values(items) -> tuple[str, ...] | None:
+    if items is None:
+        return None
+    return tuple(sorted({getattr(i, "value", i) for i in items}))
+
+
+def _number(value, label: str):
+    if value is not None and isinstance(value, float) and not math.isfinite(value):
+        raise BadUserInput(f"{label} must be a finite number")
+    return value
+
+
+def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
+    """Validate a MineFilter input (any object with its attributes) into a spec."""
+    if raw is None:
+        return EMPTY
+    values: dict[str, Any] = {}
+    region_code = getattr(raw, "region_code", None)
+    if region_code is not None:
+        node = trees.regions.get(region_code)
+        if node is None or scope is None or not scope.covers(node):
+            raise NotFound(f"region {region_code!r} not found")
+        values["region_codes"] = (region_code,)
+    name = getattr(raw, "name_contains", None)
+    if name is not None:
+        name = name.strip()
+        if len(name) > MAX_NAME_LENGTH:
+            raise BadUserInput(f"nameContains is limited to {MAX_NAME_LENGTH} characters")
+        if any(ord(ch) < 32 for ch in name):
+            raise BadUserInput("nameContains must not contain control characters")
+        values["name_contains"] = name or None
+    codes = getattr(raw, "mineral_codes", None)
+    if codes is not None:
+        unknown = [c for c in codes if c not in trees.minerals]
+        if unknown:
+            raise BadUserInput(f"unknown mineral code(s): {', '.join(map(repr, unknown[:5]))}")
+        values["mineral_codes"] = tuple(sorted(set(codes)))
+    for name, _column in _ENUM_LISTS:
+        values[name] = _enum_values(getattr(raw, name, None))
+    for field_name, label, _column in _RANGES:
+        low = _number(getattr(raw, f"{field_name}_min", None), f"{label}Min")
+        high = _number(getattr(raw, f"{field_name}_max", None), f"{label}Max")
+        if low is not None and high is not None and low > high:
+            raise BadUserInput(f"{label}Min ({low}) is greater than {label}Max ({high})")
+        values[f"{field_name}_min"], values[f"{field_name}_max"] = low, high
+    values["over30_workers"] = getattr(raw, "over30_workers", None)
+    values["over800m_depth"] = getattr(raw, "over800m_depth", None)
+    return FilterSpec(**values)
+
+
+def _region_clause(code: str, trees: Trees) -> ColumnElement[bool] | None:
+    node = trees.regions[code]
+    return None if node.column is None else getattr(Mine, node.column) == code
+
+
+def filter_clauses(spec: FilterSpec, trees: Trees, workers: int, depth: float) -> list[ColumnElement[bool]]:
+    """SQL conditions for a spec (AND-ed by the caller); thresholds from settings."""
+    clauses: list[ColumnElement[bool]] = []
+    for code in spec.region_codes:
+        clause = _region_clause(code, trees)
+        if clause is not None:
+            clauses.append(clause)
+    if spec.name_contains:
+        clauses.append(Mine.name.contains(spec.name_contains, autoescape=True))
+    if spec.mineral_codes is not None:
+        by_column: dict[str, list[str]] = {}
+        for code in spec.mineral_codes:
+            by_column.setdefault(trees.minerals[code].column, []).append(code)
+        parts = [getattr(Mine, column).in_(codes) for column, codes in by_column.items()]
+        clauses.append(or_(*parts) if parts else false())
+    for name, column in _ENUM_LISTS:
+        values = getattr(spec, name)
+        if values is not None:
+            clauses.append(column.in_(values) if values else false())
+    for field_name, _label, column in _RANGES:
+        low, high = getattr(spec, f"{field_name}_min"), getattr(spec, f"{field_name}_max")
+        if low is not None:
+            clauses.append(column >= low)
+        if high is not None:
+            clauses.append(column <= high)
+    if spec.over30_workers is not None:
+        above = Mine.workers_per_shift > workers
+        clauses.append(above if spec.over30_workers else ~above)
+    if spec.over800m_depth is not None:
+        deep = Mine.max_depth > depth
+        clauses.append(deep if spec.over800m_depth else ~deep)
+    return clauses

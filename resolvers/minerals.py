@@ -1,0 +1,20 @@
+"""The mineral tree (not scoped: it is the same catalogue for everyone)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from models.errors import NotFound
+
+if TYPE_CHECKING:
+    from models.trees import MineralNode
+    from resolvers.context import Context
+
+
+def mineral_types(ctx: Context, parent_code: str | None) -> list[MineralNode]:
+    if parent_code is None:
+        return ctx.trees.categories
+    parent = ctx.trees.minerals.get(parent_code)
+    if parent is None:
+        raise NotFound(f"mineral type {parent_code!r} not found")
+    return parent.children

@@ -1,0 +1,62 @@
+"""Mine lists (keyset pages) and single mines, always inside the caller's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, select, tuple_
+
+from auth.scope import jurisdiction
+from models.errors import BadUserInput, NotFound
+from models.mine import Mine
+from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.filters import filter_clauses
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+    from resolvers.filters import FilterSpec
+
+
+@dataclass
+class MinePage:
+    spec: FilterSpec
+    rows: list  # Mine rows of this page
+    cursors: list[str]
+    has_next_page: bool
+
+
+async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: str | None) -> MinePage:
+    limit = ctx.settings.max_page_size
+    first = 20 if first is None else first
+    if not 0 <= first <= limit:
+        raise BadUserInput(f"first must be between 0 and {limit} (got {first})")
+    secret = ctx.settings.resolved_secret_key()
+    conditions = [
+        jurisdiction(ctx.scope),
+        *filter_clauses(spec, ctx.trees, ctx.settings.workers_threshold, ctx.settings.depth_threshold_m),
+    ]
+    if after is not None:
+        # Keyset: strictly after the last row seen; cost does not grow with depth.
+        conditions.append(tuple_(Mine.county_code, Mine.code) > tuple_(*decode_cursor(secret, after)))
+    statement = (
+        select(Mine).where(and_(*conditions)).order_by(Mine.county_code, Mine.code).limit(first + 1)
+    )
+    async with ctx.engine.connect() as conn:
+        rows = (await conn.execute(statement)).all()
+    page = rows[:first]
+    cursors = [encode_cursor(secret, r.county_code, r.code) for r in page]
+    return MinePage(spec, page, cursors, len(rows) > first)
+
+
+def parse_mine_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise NotFound(f"mine {raw!r} not found")
+    return int(raw)
+
+
+async def get_mine(ctx: Context, raw_id: str):
+    row = await ctx.loaders.mine.load(parse_mine_id(raw_id))
+    if row is None:
+        raise NotFound(f"mine {raw_id!r} not found")
+    return row

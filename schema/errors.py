@@ -1,0 +1,62 @@
+"""Give every error an `extensions.code`; mask the unexpected ones.
+
+Domain errors carry their own code; documents that do not parse or validate
+get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED; variables the schema
+rejects are BAD_USER_INPUT; anything else is logged with the request id and
+answered as INTERNAL, without its details.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from models.errors import MinegraphError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+log = logging.getLogger("minegraph.errors")
+INTERNAL_MESSAGE = "内部错误 / internal error: report the requestId to the operators"
+
+
+class ErrorCodes(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        self._executed = True
+        yield
+
+    def on_operation(self) -> Iterator[None]:
+        self._executed = False
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [self._coded(error) for error in result.errors]
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, MinegraphError):
+            return _with_code(error, original.code)
+        if (error.extensions or {}).get("code"):
+            return error  # already coded (e.g. by a permission class)
+        if not error.path and (original is None or isinstance(original, GraphQLError)):
+            if self.execution_context.graphql_document is None:
+                return _with_code(error, "GRAPHQL_PARSE_FAILED")
+            if self.execution_context.pre_execution_errors and not self._executed:
+                return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
+            return _with_code(error, "BAD_USER_INPUT")  # variables the schema rejects
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
+        return GraphQLError(
+            INTERNAL_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL", "requestId": request_id},
+        )
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error

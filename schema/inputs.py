@@ -1,0 +1,32 @@
+"""Input types."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.enums import DevelopmentMethod, MineScale, ProductionStatus, SupervisoryBody
+
+
+@strawberry.input(name="MineFilter", description="All given conditions are AND-ed; list values are OR-ed.")
+class MineFilterInput:
+    region_code: str | None = strawberry.field(default=None, description="Only mines inside this region (6-digit code).")
+    name_contains: str | None = strawberry.field(default=None, description="Substring of the mine's name.")
+    mineral_codes: list[str] | None = strawberry.field(
+        default=None, description="A code at any level of the mineral tree matches its whole subtree."
+    )
+    scales: list[MineScale] | None = None
+    design_capacity_min: float | None = strawberry.field(default=None, description="Inclusive, in the mine's own capacityUnit.")
+    design_capacity_max: float | None = None
+    depth_min: float | None = strawberry.field(default=None, description="Maximum mining depth, metres, inclusive.")
+    depth_max: float | None = None
+    workers_per_shift_min: int | None = None
+    workers_per_shift_max: int | None = None
+    over30_workers: bool | None = strawberry.field(
+        default=None, description="true: workers per shift above the threshold; false: at or below; null: ignored."
+    )
+    over800m_depth: bool | None = strawberry.field(
+        default=None, description="true: maximum depth above the threshold; false: at or below; null: ignored."
+    )
+    production_statuses: list[ProductionStatus] | None = None
+    development_methods: list[DevelopmentMethod] | None = None
+    supervisory_bodies: list[SupervisoryBody] | None = None

@@ -1,0 +1,57 @@
+"""Root query. Every field requires a logged-in caller; data is scoped below."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.filters import parse_filter
+from resolvers.mines import get_mine, mine_page
+from resolvers.minerals import mineral_types
+from resolvers.regions import get_region, root_region
+from schema.inputs import MineFilterInput
+from schema.permissions import IsAuthenticated
+from schema.types.account import DashboardType, UserType
+from schema.types.mine import MineConnectionType, MineType
+from schema.types.mineral import MineralTypeType
+from schema.types.options import FilterOptionsType
+from schema.types.region import RegionType
+
+def _authenticated(description: str):
+    return strawberry.field(permission_classes=[IsAuthenticated], description=description)
+
+
+@strawberry.type
+class Query:
+    @_authenticated("The logged-in account.")
+    def me(self, info: Info) -> UserType:
+        return UserType.of(info.context.user)
+
+    @_authenticated("The home page: update time, the caller's region and its counts.")
+    def dashboard(self) -> DashboardType:
+        return DashboardType()
+
+    @_authenticated("A region by 6-digit code; no code: the caller's own root region.")
+    def region(self, info: Info, code: str | None = None) -> RegionType | None:
+        return RegionType.of(get_region(info.context, code))
+
+    @_authenticated("One mine, if it is inside the caller's jurisdiction.")
+    async def mine(self, info: Info, id: strawberry.ID) -> MineType | None:
+        return MineType.of(info, await get_mine(info.context, id))
+
+    @_authenticated("Mines matching the filter, ordered by region code then mine code.")
+    async def mines(
+        self, info: Info, filter: MineFilterInput | None = None, first: int | None = 20, after: str | None = None
+    ) -> MineConnectionType:
+        ctx = info.context
+        spec = parse_filter(filter, ctx.scope, ctx.trees)
+        page = await mine_page(ctx, spec, first, after)
+        return MineConnectionType.of(page, spec, root_region(ctx))
+
+    @_authenticated("The mineral tree: no parent gives the top-level categories.")
+    def mineral_types(self, info: Info, parent_code: str | None = None) -> list[MineralTypeType]:
+        return [MineralTypeType.of(node) for node in mineral_types(info.context, parent_code)]
+
+    @_authenticated("Every enum value with its Chinese label, for filter forms.")
+    def options(self) -> FilterOptionsType:
+        return FilterOptionsType()

@@ -1,0 +1,71 @@
+"""The caller (User), the login payload and the home dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from auth.users import CurrentUser
+from resolvers.filters import EMPTY
+from resolvers.regions import latest_update, root_region
+from schema.enums import GuarantorLevel, UserTier
+from schema.types.common import local_time
+from schema.types.mine import MineType
+from schema.types.region import RegionType
+from schema.types.stats import MineStatsType
+
+
+@strawberry.type(name="User")
+class UserType:
+    username: str
+    tier: UserTier
+    name: str | None
+    phone: str | None
+    email: str | None
+    guarantor_level: GuarantorLevel | None = strawberry.field(
+        description="The guarantor level this account may fill in, if any."
+    )
+    user: strawberry.Private[CurrentUser]
+
+    @classmethod
+    def of(cls, user: CurrentUser) -> UserType:
+        return cls(
+            username=user.username, tier=user.tier, name=user.name, phone=user.phone,
+            email=user.email, guarantor_level=user.guarantor_level, user=user,
+        )
+
+    @strawberry.field(description="The account's root region (an enterprise: its mine's county).")
+    def region(self, info: Info) -> RegionType | None:
+        return RegionType.of(root_region(info.context))
+
+    @strawberry.field(description="An enterprise account's own mine.")
+    async def mine(self, info: Info) -> MineType | None:
+        if self.user.mine_id is None:
+            return None
+        row = await info.context.loaders.mine.load(self.user.mine_id)
+        return None if row is None else MineType.of(info, row)
+
+
+@strawberry.type(name="AuthPayload")
+class AuthPayloadType:
+    token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    user: UserType
+
+
+@strawberry.type(name="Dashboard")
+class DashboardType:
+    @strawberry.field(description="Latest change to any mine in the caller's jurisdiction.")
+    async def updated_at(self, info: Info) -> datetime:
+        return local_time(info.context, await latest_update(info.context))
+
+    @strawberry.field
+    def region(self, info: Info) -> RegionType:
+        return RegionType.of(root_region(info.context))
+
+    @strawberry.field
+    async def stats(self, info: Info) -> MineStatsType:
+        ctx = info.context
+        counts = await ctx.loaders.region_stats(EMPTY).load(root_region(ctx))
+        return MineStatsType.build(counts, ctx.trees)

@@ -1,0 +1,176 @@
+"""Mine and the connection that pages through mines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import prcoords
+import strawberry
+from strawberry.types import Info
+
+from models import enums
+from models.trees import RegionNode
+from resolvers.filters import FilterSpec
+from resolvers.mines import MinePage
+from schema.enums import Datum, DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
+from schema.types.common import local_time
+from schema.types.mineral import MineralTypeType
+from schema.types.region import RegionType
+
+
+@strawberry.type(name="Contact")
+class ContactType:
+    name: str
+    phone: str
+
+
+@strawberry.type(name="LatLng")
+class LatLngType:
+    lat: float
+    lng: float
+
+
+@strawberry.type(name="Location")
+class LocationType:
+    wgs84: LatLngType
+    gcj02: LatLngType
+    source_datum: Datum
+    inside_county: bool | None = strawberry.field(
+        description="Whether the point lies in the registered county (with tolerance); null: not checked."
+    )
+    updated_at: datetime
+
+
+@strawberry.type(name="Guarantor", description="包保责任人")
+class GuarantorType:
+    level: GuarantorLevel
+    name: str
+    position: str
+    phone: str
+    updated_at: datetime
+
+
+def _location(info: Info, row) -> LocationType | None:
+    if row.lat is None or row.lng is None:
+        return None
+    gcj = prcoords.wgs_gcj(prcoords.Coords(row.lat, row.lng))
+    return LocationType(
+        wgs84=LatLngType(lat=row.lat, lng=row.lng),
+        gcj02=LatLngType(lat=gcj.lat, lng=gcj.lon),
+        source_datum=enums.Datum(row.source_datum or "WGS84"),
+        inside_county=row.inside_county,
+        updated_at=local_time(info.context, row.location_updated_at or row.updated_at),
+    )
+
+
+@strawberry.type(name="Mine")
+class MineType:
+    id: strawberry.ID
+    code: str
+    name: str
+    scale: MineScale
+    design_capacity: float
+    capacity_unit: str
+    development_method: DevelopmentMethod
+    development_detail: str | None = strawberry.field(description="The combination for COMBINED, e.g. 竖井-斜坡道.")
+    max_depth: float = strawberry.field(description="Maximum mining depth, metres.")
+    workers_per_shift: int
+    production_status: ProductionStatus
+    supervisory_body: SupervisoryBody
+    principal: ContactType | None
+    updated_at: datetime
+    version: int
+    row: strawberry.Private[object]
+
+    @classmethod
+    def of(cls, info: Info, row) -> MineType:
+        principal = None
+        if row.principal_name and row.principal_phone:
+            principal = ContactType(name=row.principal_name, phone=row.principal_phone)
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            code=row.code,
+            name=row.name,
+            scale=enums.MineScale(row.scale),
+            design_capacity=row.design_capacity,
+            capacity_unit=row.capacity_unit,
+            development_method=enums.DevelopmentMethod(row.development_method),
+            development_detail=row.development_detail,
+            max_depth=row.max_depth,
+            workers_per_shift=row.workers_per_shift,
+            production_status=enums.ProductionStatus(row.production_status),
+            supervisory_body=enums.SupervisoryBody(row.supervisory_body),
+            principal=principal,
+            updated_at=local_time(info.context, row.updated_at),
+            version=row.version,
+            row=row,
+        )
+
+    @strawberry.field(description="The county-level region the mine is registered in.")
+    def region(self, info: Info) -> RegionType:
+        return RegionType.of(info.context.trees.regions[self.row.county_code])
+
+    @strawberry.field(description="A leaf of the mineral tree.")
+    def mineral(self, info: Info) -> MineralTypeType:
+        return MineralTypeType.of(info.context.trees.minerals[self.row.mineral_code])
+
+    @strawberry.field
+    def location(self, info: Info) -> LocationType | None:
+        return _location(info, self.row)
+
+    @strawberry.field(description="Filled guarantor levels, in the order province, city, county, enterprise.")
+    async def guarantors(self, info: Info) -> list[GuarantorType]:
+        rows = await info.context.loaders.guarantors.load(self.row.id)
+        order = list(enums.GuarantorLevel)
+        return [
+            GuarantorType(
+                level=enums.GuarantorLevel(g.level),
+                name=g.name,
+                position=g.position,
+                phone=g.phone,
+                updated_at=local_time(info.context, g.updated_at),
+            )
+            for g in sorted(rows, key=lambda g: order.index(enums.GuarantorLevel(g.level)))
+        ]
+
+
+@strawberry.type(name="MineEdge")
+class MineEdgeType:
+    cursor: str
+    node: MineType
+
+
+@strawberry.type(name="PageInfo")
+class PageInfoType:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(name="MineConnection")
+class MineConnectionType:
+    page: strawberry.Private[MinePage]
+    spec: strawberry.Private[FilterSpec]
+    anchor: strawberry.Private[RegionNode]
+
+    @classmethod
+    def of(cls, page: MinePage, spec: FilterSpec, anchor: RegionNode) -> MineConnectionType:
+        return cls(page=page, spec=spec, anchor=anchor)
+
+    @strawberry.field(description="Every match, regardless of first/after.")
+    async def total_count(self, info: Info) -> int:
+        # The same batched grouped count as the statistics (one statement for
+        # all connections of a level under one filter).
+        counts = await info.context.loaders.region_stats(self.spec).load(self.anchor)
+        return counts.total
+
+    @strawberry.field
+    def edges(self, info: Info) -> list[MineEdgeType]:
+        return [
+            MineEdgeType(cursor=cursor, node=MineType.of(info, row))
+            for cursor, row in zip(self.page.cursors, self.page.rows, strict=True)
+        ]
+
+    @strawberry.field
+    def page_info(self) -> PageInfoType:
+        end = self.page.cursors[-1] if self.page.cursors else None
+        return PageInfoType(has_next_page=self.page.has_next_page, end_cursor=end)

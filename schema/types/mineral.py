@@ -1,0 +1,46 @@
+"""MineralType: a node of the three-level mineral tree."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from models.trees import MineralNode
+from resolvers.filters import parse_filter
+from resolvers.regions import get_region
+from schema.inputs import MineFilterInput
+from schema.types.stats import MineStatsType
+
+
+@strawberry.type(name="MineralType")
+class MineralTypeType:
+    code: str
+    name: str
+    level: int = strawberry.field(description="1 category, 2 group, 3 mineral (a leaf).")
+    node: strawberry.Private[MineralNode]
+
+    @classmethod
+    def of(cls, node: MineralNode) -> MineralTypeType:
+        return cls(code=node.code, name=node.name, level=node.level, node=node)
+
+    @strawberry.field
+    def parent(self, info: Info) -> Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")] | None:
+        code = self.node.parent_code
+        return None if code is None else MineralTypeType.of(info.context.trees.minerals[code])
+
+    @strawberry.field
+    def children(self) -> list[Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")]]:
+        return [MineralTypeType.of(child) for child in self.node.children]
+
+    @strawberry.field(description="Counts of mines of this type in the caller's jurisdiction.")
+    async def stats(
+        self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
+    ) -> MineStatsType:
+        ctx = info.context
+        spec = parse_filter(filter, ctx.scope, ctx.trees)
+        if region_code is not None:
+            spec = spec.within(get_region(ctx, region_code).code)
+        counts = await ctx.loaders.mineral_stats(spec).load(self.node)
+        return MineStatsType.build(counts, ctx.trees)

@@ -1,0 +1,58 @@
+"""Region: a node of the administrative tree, seen through the caller's scope."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.filters import parse_filter
+from resolvers.mines import mine_page
+from resolvers.regions import region_children, region_parent
+from schema.enums import RegionLevel
+from schema.inputs import MineFilterInput
+from models.trees import RegionNode
+from schema.types.stats import MineStatsType
+
+if TYPE_CHECKING:
+    from schema.types.mine import MineConnectionType
+
+
+@strawberry.type(name="Region")
+class RegionType:
+    code: str
+    name: str
+    level: RegionLevel
+    node: strawberry.Private[RegionNode]
+
+    @classmethod
+    def of(cls, node: RegionNode) -> RegionType:
+        return cls(code=node.code, name=node.name, level=node.level, node=node)
+
+    @strawberry.field(description="Null at the caller's root region.")
+    def parent(self, info: Info) -> Annotated["RegionType", strawberry.lazy("schema.types.region")] | None:
+        parent = region_parent(info.context, self.node)
+        return None if parent is None else RegionType.of(parent)
+
+    @strawberry.field(description="Only the sub-regions inside the caller's jurisdiction.")
+    def children(self, info: Info) -> list[Annotated["RegionType", strawberry.lazy("schema.types.region")]]:
+        return [RegionType.of(child) for child in region_children(info.context, self.node)]
+
+    @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction).")
+    async def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
+        ctx = info.context
+        spec = parse_filter(filter, ctx.scope, ctx.trees)
+        counts = await ctx.loaders.region_stats(spec).load(self.node)
+        return MineStatsType.build(counts, ctx.trees)
+
+    @strawberry.field(description="Mines in this region, ordered by region code then mine code.")
+    async def mines(
+        self, info: Info, filter: MineFilterInput | None = None, first: int | None = 20, after: str | None = None
+    ) -> Annotated["MineConnectionType", strawberry.lazy("schema.types.mine")]:
+        from schema.types.mine import MineConnectionType
+
+        ctx = info.context
+        spec = parse_filter(filter, ctx.scope, ctx.trees)
+        page = await mine_page(ctx, spec.within(self.code), first, after)
+        return MineConnectionType.of(page, spec, self.node)

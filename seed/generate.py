@@ -1,0 +1,333 @@
+"""Deterministic synthetic demo dataset, produced as plain tuples for bulk insert.
+
+Every number that shapes the data comes from seed/data/demo_distributions.json
+and every word from seed/data/demo_names.json; this module only draws from
+them. Separate random streams (counties, officials, mines), each seeded from
+the dataset seed, keep one part's draws from shifting another's.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from models.enums import (DevelopmentMethod, GuarantorLevel, MineScale, RegionLevel,
+                          SupervisoryBody, UserTier)
+from seed.reference import load_json, load_scale_table, mineral_rows, region_rows
+
+MINE_COLUMNS = (
+    "id", "code", "name", "province_code", "city_code", "county_code",
+    "mineral_code", "group_code", "category_code", "scale", "scale_override_note",
+    "design_capacity", "capacity_unit", "development_method", "development_detail",
+    "max_depth", "workers_per_shift", "production_status", "supervisory_body",
+    "principal_name", "principal_phone", "lat", "lng", "source_datum", "inside_county",
+    "location_updated_at", "updated_at", "version",
+)
+ACCOUNT_COLUMNS = (
+    "id", "username", "password_hash", "tier", "region_code", "mine_id",
+    "guarantor_level", "name", "phone", "email", "created_at",
+)
+GUARANTOR_COLUMNS = ("mine_id", "level", "name", "position", "phone", "updated_at", "entered_by")
+
+Stamp = Callable[[int], object]  # UTC epoch seconds -> the value the database takes
+
+SMALL, MEDIUM, LARGE = MineScale.SMALL.value, MineScale.MEDIUM.value, MineScale.LARGE.value
+_LABEL = {s.value: s.label for s in MineScale}
+_TIER = {RegionLevel.NATION.value: UserTier.NATIONAL.value}  # other levels share their name
+_REGULATOR_LEVELS = (GuarantorLevel.PROVINCE.value, GuarantorLevel.CITY.value, GuarantorLevel.COUNTY.value)
+_ENTERPRISE = GuarantorLevel.ENTERPRISE.value
+
+
+def epoch(day: str) -> int:
+    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
+
+
+class Picker:
+    """Weighted choice by bisecting cumulative weights (far cheaper than random.choices per draw)."""
+
+    __slots__ = ("items", "cum", "total")
+
+    def __init__(self, pairs: list[tuple[object, float]]) -> None:
+        self.items = [item for item, _ in pairs]
+        self.cum, total = [], 0.0
+        for _, weight in pairs:
+            total += weight
+            self.cum.append(total)
+        self.total = total
+        if total <= 0:
+            raise ValueError("weights must not all be zero")
+
+    def __call__(self, u: float):
+        return self.items[bisect.bisect_right(self.cum, u * self.total)]
+
+
+@dataclass
+class Batch:
+    mines: list[tuple] = field(default_factory=list)
+    accounts: list[tuple] = field(default_factory=list)
+    guarantors: list[tuple] = field(default_factory=list)
+    located: int = 0
+
+
+@dataclass(frozen=True)
+class _County:
+    code: str
+    name: str
+    short: str
+    province: str
+    city: str | None
+    xpcc: bool
+    geo: tuple[float, ...]  # lng, lat, lng_min, lat_min, lng_max, lat_max
+
+
+class DemoGenerator:
+    def __init__(self, *, mines: int, seed: int, password_hash: str, stamp: Stamp) -> None:
+        if mines < 0:
+            raise ValueError("the number of mines must not be negative")
+        self.n, self.seed, self.hash, self.stamp = mines, seed, password_hash, stamp
+        self.d = load_json("demo_distributions.json")
+        self.w = load_json("demo_names.json")
+        self.regions = {r["code"]: r for r in region_rows()}
+        self.geo = load_json("province_geo.json")["provinces"]
+        self.created_at = stamp(epoch(self.d["accounts"]["created_at"]))
+        self._plan_regulator_accounts()
+        self._plan_counties()
+        self._plan_officials()
+        self._prepare_draws()
+
+    # ----------------------------------------------------------------- plans
+
+    def _plan_regulator_accounts(self) -> None:
+        per = self.d["accounts"]["per_region"]
+        self.regulator_accounts: list[tuple] = []
+        self.first_account: dict[str, int] = {}  # region -> id of its -001 account
+        for code, region in self.regions.items():  # sorted by code, nation first
+            level = region["level"]
+            for number in range(1, per[level] + 1):
+                account_id = len(self.regulator_accounts) + 1
+                fills = level if number == 1 and level in _REGULATOR_LEVELS else None
+                self.regulator_accounts.append((
+                    account_id, f"{code}-{number:03d}", self.hash, _TIER.get(level, level), code,
+                    None, fills, None, None, None, self.created_at,
+                ))
+                if number == 1:
+                    self.first_account[code] = account_id
+        # Mine accounts follow, so a mine's account id is this base + its id.
+        self.mine_account_base = len(self.regulator_accounts)
+
+    def _plan_counties(self) -> None:
+        rng = random.Random(f"{self.seed}:counties")
+        cfg, weights = self.d["counties"], self.d["provinces"]["weights"]
+        by_province: dict[str, list[dict]] = {}
+        for r in self.regions.values():
+            if r["level"] == RegionLevel.COUNTY.value:
+                by_province.setdefault(r["province_code"], []).append(r)
+        pairs: list[tuple[str, float]] = []
+        for province, counties in by_province.items():
+            raw = []
+            for c in counties:
+                factor = cfg["district_factor"] if c["name"].endswith("区") else 1.0
+                if c["code"].startswith(cfg["xpcc_prefix"]):
+                    factor = cfg["xpcc_factor"]
+                raw.append(factor * rng.lognormvariate(0.0, cfg["lognormal_sigma"]))
+            share = weights.get(province, 0.0) / sum(raw)
+            pairs += [(c["code"], x * share) for c, x in zip(counties, raw)]
+        pick, r = Picker(pairs), rng.random
+        counts = Counter(pick(r()) for _ in range(self.n))
+        self.plan = sorted(counts.items())  # mine ids follow county code, then serial
+        self.serial_width = max(4, len(str(max(counts.values(), default=0))))
+
+    def _person(self, rng: random.Random) -> str:
+        given = rng.choice(self.w["given_chars"])
+        if rng.random() < 0.7:
+            given += rng.choice(self.w["given_chars"])
+        return rng.choice(self.w["surnames"]) + given
+
+    def _phone(self, rng: random.Random) -> str:
+        return f"{rng.choice(self.w['mobile_prefixes'])}{rng.randrange(100_000_000):08d}"
+
+    def _plan_officials(self) -> None:
+        # A small pool of officials per region: the same leader guards many mines,
+        # as in the field (and as the "quick fill" suggestions expect).
+        rng = random.Random(f"{self.seed}:officials")
+        sizes = self.d["guarantors"]["pool_size"]
+        self.pools: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for code, region in self.regions.items():
+            level = region["level"]
+            if level not in sizes:
+                continue
+            pool = []
+            for _ in range(sizes[level]):
+                if rng.random() < self.w["agency_share"]:
+                    title = self.w["agency_titles"][level]
+                    if level == RegionLevel.PROVINCE.value and region["name"].endswith("市"):
+                        title = self.w["municipality_agency_title"]  # 北京市应急管理局, not 厅
+                else:
+                    title = next((t for suffix, t in self.w["leader_titles"] if region["name"].endswith(suffix)),
+                                 "负责人")
+                pool.append((self._person(rng), region["name"] + title, self._phone(rng)))
+            self.pools[(level, code)] = pool
+
+    def _prepare_draws(self) -> None:
+        d, scale_table = self.d, load_scale_table()
+        self.rng = random.Random(f"{self.seed}:mines")
+        rows = {m["code"]: m for m in mineral_rows()}
+        weights, rest = d["minerals"]["weights"], d["minerals"]["rest_total"]
+        leaves = [m for m in rows.values() if m["level"] == 3]
+        unknown = set(weights) - {m["name"] for m in leaves}
+        if unknown:
+            raise ValueError(f"demo_distributions.json names unknown minerals: {sorted(unknown)}")
+        others = [m for m in leaves if m["name"] not in weights]
+        pairs = []
+        for m in leaves:
+            row = scale_table[m["scale_row"]]
+            group = rows[m["parent_code"]]
+            word = self.w["mine_words"].get(m["name"], m["name"] + "矿")
+            leaf = (m["code"], group["code"], group["parent_code"], row.large_min, row.medium_min, row.unit, word)
+            pairs.append((leaf, weights.get(m["name"], rest / max(len(others), 1))))
+        self.pick_leaf = Picker(pairs)
+        self.pick_scale = Picker(list(d["scale"]["shares"].items()))
+        self.pick_status = Picker(list(d["production_status"]["weights"].items()))
+        self.pick_method = Picker(list(d["development_method"]["weights"].items()))
+        self.pick_body = Picker(list(d["supervisory_body"]["weights"].items()))
+        names = self.w["mine_name_patterns"]
+        self.pick_pattern = Picker(list(zip(names["patterns"], names["weights"])))
+        tl, loc, g = d["timeline"], d["location"], d["guarantors"]
+        self.t_import = (epoch(tl["import_window"][0]), epoch(tl["import_window"][1]))
+        self.t_end = epoch(tl["end"])
+        self.loc_window = tuple(epoch(x) for x in loc["campaign_window"])
+        self.g_window = tuple(epoch(x) for x in g["campaign_window"])
+
+    def _county(self, code: str) -> _County:
+        r = self.regions[code]
+        name, short = r["name"], r["name"]
+        for suffix in self.w["county_suffixes"]:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2 and "族" not in name:
+                short = name[: -len(suffix)]
+                break
+        return _County(code, name, short, r["province_code"], r["city_code"],
+                       code.startswith(self.d["supervisory_body"]["xpcc_prefix"]),
+                       tuple(self.geo[r["province_code"]]))
+
+    # ----------------------------------------------------------------- mines
+
+    def batches(self, size: int = 50_000) -> Iterator[Batch]:
+        """Mines with their accounts and guarantors, in id order, `size` mines at a time."""
+        batch, mine_id = Batch(), 0
+        for code, count in self.plan:
+            county = self._county(code)
+            for serial in range(1, count + 1):
+                mine_id += 1
+                self._mine(batch, mine_id, serial, county)
+                if len(batch.mines) >= size:
+                    yield batch
+                    batch = Batch()
+        if batch.mines:
+            yield batch
+
+    def _when(self, window: tuple[int, int], campaign_share: float, start: int) -> int:
+        # Most changes land in the 2022 campaign window, the rest any time after it.
+        r = self.rng.random
+        if r() < campaign_share:
+            return window[0] + int((window[1] - window[0]) * r())
+        return max(start, window[1]) + int((self.t_end - max(start, window[1])) * r())
+
+    def _mine(self, batch: Batch, mine_id: int, serial: int, c: _County) -> None:
+        d, rng = self.d, self.rng
+        r = rng.random
+        leaf_code, group_code, category_code, large, medium, unit, word = self.pick_leaf(r())
+        sc = d["scale"]
+        drawn = self.pick_scale(r())
+        if drawn == SMALL:  # log-uniform below the medium line
+            capacity = medium * sc["small_floor"] ** (1.0 - r())
+        elif drawn == MEDIUM:
+            capacity = medium + (large - medium) * r()
+        else:
+            capacity = large * sc["large_ceiling"] ** r()
+        capacity = max(round(capacity, 2), 0.01)
+        scale = LARGE if capacity >= large else MEDIUM if capacity >= medium else SMALL
+        note = None
+        if r() < sc["override_share"]:
+            stated = MEDIUM if scale != MEDIUM else (SMALL if r() < 0.5 else LARGE)
+            note = rng.choice(sc["override_notes"]).format(stated=_LABEL[stated], derived=_LABEL[scale])
+            scale = stated
+
+        dp = d["max_depth"]
+        if r() < dp["deep_share_by_scale"][scale]:
+            lo, hi = dp["deep_range"]
+            depth = float(round(lo + (hi - lo) * r()))
+        else:
+            n = dp["normal"]
+            depth = float(round(rng.triangular(n["low"], n["high"], n["mode"])))
+        wk = d["workers_per_shift"]
+        lo, hi = (wk["high_range_by_scale"][scale] if r() < wk["over_share_by_scale"][scale]
+                  else wk["low_range"])
+        workers = lo + int((hi - lo + 1) * r())
+
+        status, method = self.pick_status(r()), self.pick_method(r())
+        detail = (rng.choice(d["development_method"]["combined_details"])
+                  if method == DevelopmentMethod.COMBINED.value else None)
+        if c.xpcc:
+            body = SupervisoryBody.XPCC.value
+        else:
+            body = self.pick_body(r())
+            if body == SupervisoryBody.CITY.value and c.city is None:
+                body = SupervisoryBody.COUNTY.value  # no city-level department above it
+
+        principal = phone = None
+        if r() >= d["principal"]["missing_share"]:
+            principal, phone = self._person(rng), self._phone(rng)
+        code = f"C{c.code}{serial:0{self.serial_width}d}"
+        name = self.pick_pattern(r()).format(
+            county=c.name, short=c.short, place=rng.choice(self.w["places"]),
+            brand=rng.choice(self.w["brands"]), mine=word)
+
+        t_import = self.t_import[0] + int((self.t_import[1] - self.t_import[0]) * r())
+        latest, version = t_import, 1
+        lat = lng = datum = loc_at = None
+        loc = d["location"]
+        if r() < loc["share"]:
+            x, y, x0, y0, x1, y1 = c.geo
+            k = loc["jitter_sd_fraction"]
+            lng = round(min(max(rng.gauss(x, (x1 - x0) * k), x0), x1), 6)
+            lat = round(min(max(rng.gauss(y, (y1 - y0) * k), y0), y1), 6)
+            datum = "GCJ02" if r() < loc["gcj02_share"] else "WGS84"
+            t = self._when(self.loc_window, loc["campaign_share"], t_import)
+            loc_at, latest, version = self.stamp(t), max(latest, t), version + 1
+            batch.located += 1
+        account_id = self.mine_account_base + mine_id
+        g = d["guarantors"]
+        if r() < g["share"]:
+            chosen = [lv for lv in (*_REGULATOR_LEVELS, _ENTERPRISE)
+                      if not (lv == GuarantorLevel.CITY.value and c.city is None) and r() < g["level_fill"][lv]]
+            for level in chosen or [GuarantorLevel.COUNTY.value]:
+                if level == _ENTERPRISE:
+                    entered_by = account_id
+                    if principal and r() < g["enterprise_is_principal_share"]:
+                        person = (principal, rng.choice(self.w["enterprise_positions"]), phone)
+                    else:
+                        person = (self._person(rng), rng.choice(self.w["enterprise_positions"]), self._phone(rng))
+                else:
+                    region = {"PROVINCE": c.province, "CITY": c.city, "COUNTY": c.code}[level]
+                    entered_by = self.first_account[region]
+                    person = rng.choice(self.pools[(level, region)])
+                t = self._when(self.g_window, g["campaign_share"], t_import)
+                latest, version = max(latest, t), version + 1
+                batch.guarantors.append((mine_id, level, *person, self.stamp(t), entered_by))
+        if r() < d["timeline"]["basic_update_share"]:
+            t = self.t_import[1] + int((self.t_end - self.t_import[1]) * r())
+            latest, version = max(latest, t), version + 1
+
+        batch.mines.append((
+            mine_id, code, name, c.province, c.city, c.code, leaf_code, group_code, category_code,
+            scale, note, capacity, unit, method, detail, depth, workers, status, body,
+            principal, phone, lat, lng, datum, None, loc_at, self.stamp(latest), version,
+        ))
+        batch.accounts.append((
+            account_id, code, self.hash, UserTier.ENTERPRISE.value, c.code, mine_id,
+            _ENTERPRISE, None, None, None, self.created_at,
+        ))

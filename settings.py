@@ -1,0 +1,55 @@
+"""One settings object for the whole service, read from the environment (and .env)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'minegraph.sqlite3'}"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Production mode hides GraphiQL and schema introspection.
+    production: bool = False
+    # Signs pagination cursors; when unset, one is generated once and kept
+    # beside an SQLite database (several instances must share an explicit one).
+    secret_key: str = ""
+    demo_password: str = "Minegraph@2022"
+    token_ttl_hours: float = 12.0
+    # Key-supervision thresholds: the home page counts strictly "greater than".
+    workers_threshold: int = 30
+    depth_threshold_m: float = 800.0
+    # Time zone that DateTime values are presented in (stored as UTC).
+    timezone: str = "Asia/Shanghai"
+    max_page_size: int = 100
+    log_level: str = "INFO"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir() / ".secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def data_dir(self) -> Path:
+        if self.database_url.startswith("sqlite") and ":///" in self.database_url:
+            db_path = self.database_url.split(":///", 1)[1]
+            if db_path and db_path != ":memory:":
+                return Path(db_path).resolve().parent
+        return ROOT / "data"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,123 @@
+"""Statistics equal a recount of the mines themselves, and cost one statement per level."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from queries import DASHBOARD, DRILL_DOWN, MINERAL_STATS, REGION_STATS
+from reference import all_mines, as_comparable, expected_stats, in_region, matches
+
+FILTERS = [
+    None,
+    {"scales": ["LARGE", "MEDIUM"]},
+    {"mineralCodes": ["10"], "productionStatuses": ["NORMAL", "TRIAL"]},
+    {"over30Workers": True, "depthMin": 200, "depthMax": 900},
+    {"over800mDepth": False, "workersPerShiftMax": 30, "supervisoryBodies": ["COUNTY"]},
+    {"designCapacityMin": 5, "developmentMethods": ["SHAFT", "COMBINED"]},
+    {"nameContains": "金"},
+]
+
+
+@pytest.fixture(scope="module")
+def mines(db):
+    return all_mines(db)
+
+
+@pytest.fixture(scope="module")
+def levels(db):
+    return {r["code"]: r["level"] for r in db.execute("SELECT code, level FROM region")}
+
+
+def _walk(node, depth=0):
+    yield node, depth
+    for child in node.get("children") or []:
+        yield from _walk(child, depth + 1)
+
+
+@pytest.mark.parametrize("spec", FILTERS, ids=lambda s: str(s))
+async def test_national_drill_down_equals_recount(gql, callers, mines, levels, spec):
+    result = await gql(DRILL_DOWN, {"filter": spec}, callers["NATIONAL"].token)
+    assert result.errors is None, result.errors
+    matching = [m for m in mines if matches(m, spec, levels)]
+    checked = 0
+    for node, _depth in _walk(result.data["region"]):
+        inside = [m for m in matching if in_region(m, node["code"], levels[node["code"]])]
+        assert as_comparable(node["stats"]) == expected_stats(inside), node["code"]
+        children = node.get("children") or []
+        if children:
+            # Parent = sum of children, for every measure.
+            for key in ("total", "large", "medium", "small", "over30Workers", "over800mDepth"):
+                assert node["stats"][key] == sum(c["stats"][key] for c in children), (node["code"], key)
+        checked += 1
+    assert checked > 3000  # the whole tree: nation, provinces, cities, counties
+
+
+async def test_every_statistic_has_all_categories_in_order(gql, callers):
+    result = await gql(DASHBOARD, token=callers["NATIONAL"].token)
+    categories = [c["mineral"]["code"] for c in result.data["dashboard"]["stats"]["byCategory"]]
+    assert categories == ["10", "20", "30", "40"]
+
+
+@pytest.mark.parametrize("spec", FILTERS[:4], ids=lambda s: str(s))
+@pytest.mark.parametrize("tier", ["NATIONAL", "PROVINCE", "COUNTY"])
+async def test_mineral_drill_down_equals_recount(gql, callers, mines, levels, spec, tier):
+    caller = callers[tier]
+    region = None if tier == "NATIONAL" else caller.region_code
+    result = await gql(MINERAL_STATS, {"regionCode": region, "filter": spec}, caller.token)
+    assert result.errors is None, result.errors
+    scope = [m for m in mines if in_region(m, caller.region_code, levels[caller.region_code])]
+    matching = [m for m in scope if matches(m, spec, levels)]
+    column = {1: "category_code", 2: "group_code", 3: "mineral_code"}
+    for top in result.data["mineralTypes"]:
+        for node, _ in _walk(top):
+            inside = [m for m in matching if m[column[node["level"]]] == node["code"]]
+            assert as_comparable(node["stats"]) == expected_stats(inside), node["code"]
+
+
+async def test_region_stats_of_a_province_and_its_children(gql, callers, mines, levels):
+    caller = callers["PROVINCE"]
+    result = await gql(REGION_STATS, {"code": None, "filter": {"scales": ["SMALL"]}}, caller.token)
+    region = result.data["region"]
+    assert region["code"] == caller.region_code and region["parent"] is None
+    small = [m for m in mines if m["province_code"] == caller.region_code and m["scale"] == "SMALL"]
+    assert region["stats"]["total"] == len(small) > 0
+    assert sum(c["stats"]["total"] for c in region["children"]) == len(small)
+
+
+class StatementCounter:
+    def __init__(self, engine):
+        self.engine, self.statements = engine.sync_engine, []
+
+    def _record(self, _conn, _cursor, statement, *_args):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def mine_statements(self) -> list[str]:
+        return [s for s in self.statements if "auth_session" not in s]
+
+
+async def test_three_level_drill_down_costs_one_statement_per_level(app, gql, callers):
+    """Nation, provinces, cities, counties: four levels of stats, four statements
+    (plus the token lookup), not one per node."""
+    with StatementCounter(app.state.engine) as counter:
+        result = await gql(DRILL_DOWN, {"filter": {"scales": ["LARGE", "MEDIUM", "SMALL"]}}, callers["NATIONAL"].token)
+    assert result.errors is None
+    nodes = sum(1 for _ in _walk(result.data["region"]))
+    assert nodes > 3000
+    assert len(counter.mine_statements) <= 4, counter.mine_statements
+    assert len(counter.statements) - len(counter.mine_statements) == 1  # the token lookup
+
+
+async def test_mineral_drill_down_costs_one_statement_per_level(app, gql, callers):
+    with StatementCounter(app.state.engine) as counter:
+        result = await gql(MINERAL_STATS, {}, callers["NATIONAL"].token)
+    assert result.errors is None
+    assert len(counter.mine_statements) <= 3, counter.mine_statements
