@@ -8,15 +8,14 @@ the dataset seed, keep one part's draws from shifting another's.
 
 from __future__ import annotations
 
-import bisect
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from models.enums import (DevelopmentMethod, GuarantorLevel, MineScale, RegionLevel,
                           SupervisoryBody, UserTier)
+from seed.people import People, Picker, choice, epoch
 from seed.reference import load_json, load_scale_table, mineral_rows, region_rows
 
 MINE_COLUMNS = (
@@ -40,29 +39,12 @@ _LABEL = {s.value: s.label for s in MineScale}
 _TIER = {RegionLevel.NATION.value: UserTier.NATIONAL.value}  # other levels share their name
 _REGULATOR_LEVELS = (GuarantorLevel.PROVINCE.value, GuarantorLevel.CITY.value, GuarantorLevel.COUNTY.value)
 _ENTERPRISE = GuarantorLevel.ENTERPRISE.value
-
-
-def epoch(day: str) -> int:
-    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
-
-
-class Picker:
-    """Weighted choice by bisecting cumulative weights (far cheaper than random.choices per draw)."""
-
-    __slots__ = ("items", "cum", "total")
-
-    def __init__(self, pairs: list[tuple[object, float]]) -> None:
-        self.items = [item for item, _ in pairs]
-        self.cum, total = [], 0.0
-        for _, weight in pairs:
-            total += weight
-            self.cum.append(total)
-        self.total = total
-        if total <= 0:
-            raise ValueError("weights must not all be zero")
-
-    def __call__(self, u: float):
-        return self.items[bisect.bisect_right(self.cum, u * self.total)]
+# Plain strings: enum attribute access is measurable in a million-row loop.
+_CITY, _COUNTY = GuarantorLevel.CITY.value, GuarantorLevel.COUNTY.value
+_XPCC, _BODY_CITY, _BODY_COUNTY = (SupervisoryBody.XPCC.value, SupervisoryBody.CITY.value,
+                                   SupervisoryBody.COUNTY.value)
+_COMBINED = DevelopmentMethod.COMBINED.value
+_TIER_ENTERPRISE = UserTier.ENTERPRISE.value
 
 
 @dataclass
@@ -90,7 +72,8 @@ class DemoGenerator:
             raise ValueError("the number of mines must not be negative")
         self.n, self.seed, self.hash, self.stamp = mines, seed, password_hash, stamp
         self.d = load_json("demo_distributions.json")
-        self.w = load_json("demo_names.json")
+        self.people = People()
+        self.w = self.people.w
         self.regions = {r["code"]: r for r in region_rows()}
         self.geo = load_json("province_geo.json")["provinces"]
         self.created_at = stamp(epoch(self.d["accounts"]["created_at"]))
@@ -141,36 +124,9 @@ class DemoGenerator:
         self.plan = sorted(counts.items())  # mine ids follow county code, then serial
         self.serial_width = max(4, len(str(max(counts.values(), default=0))))
 
-    def _person(self, rng: random.Random) -> str:
-        given = rng.choice(self.w["given_chars"])
-        if rng.random() < 0.7:
-            given += rng.choice(self.w["given_chars"])
-        return rng.choice(self.w["surnames"]) + given
-
-    def _phone(self, rng: random.Random) -> str:
-        return f"{rng.choice(self.w['mobile_prefixes'])}{rng.randrange(100_000_000):08d}"
-
     def _plan_officials(self) -> None:
-        # A small pool of officials per region: the same leader guards many mines,
-        # as in the field (and as the "quick fill" suggestions expect).
         rng = random.Random(f"{self.seed}:officials")
-        sizes = self.d["guarantors"]["pool_size"]
-        self.pools: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-        for code, region in self.regions.items():
-            level = region["level"]
-            if level not in sizes:
-                continue
-            pool = []
-            for _ in range(sizes[level]):
-                if rng.random() < self.w["agency_share"]:
-                    title = self.w["agency_titles"][level]
-                    if level == RegionLevel.PROVINCE.value and region["name"].endswith("市"):
-                        title = self.w["municipality_agency_title"]  # 北京市应急管理局, not 厅
-                else:
-                    title = next((t for suffix, t in self.w["leader_titles"] if region["name"].endswith(suffix)),
-                                 "负责人")
-                pool.append((self._person(rng), region["name"] + title, self._phone(rng)))
-            self.pools[(level, code)] = pool
+        self.pools = self.people.official_pools(self.regions, self.d["guarantors"]["pool_size"], rng.random)
 
     def _prepare_draws(self) -> None:
         d, scale_table = self.d, load_scale_table()
@@ -204,12 +160,7 @@ class DemoGenerator:
 
     def _county(self, code: str) -> _County:
         r = self.regions[code]
-        name, short = r["name"], r["name"]
-        for suffix in self.w["county_suffixes"]:
-            if name.endswith(suffix) and len(name) - len(suffix) >= 2 and "族" not in name:
-                short = name[: -len(suffix)]
-                break
-        return _County(code, name, short, r["province_code"], r["city_code"],
+        return _County(code, r["name"], self.people.short_name(r["name"]), r["province_code"], r["city_code"],
                        code.startswith(self.d["supervisory_body"]["xpcc_prefix"]),
                        tuple(self.geo[r["province_code"]]))
 
@@ -253,7 +204,7 @@ class DemoGenerator:
         note = None
         if r() < sc["override_share"]:
             stated = MEDIUM if scale != MEDIUM else (SMALL if r() < 0.5 else LARGE)
-            note = rng.choice(sc["override_notes"]).format(stated=_LABEL[stated], derived=_LABEL[scale])
+            note = choice(r, sc["override_notes"]).format(stated=_LABEL[stated], derived=_LABEL[scale])
             scale = stated
 
         dp = d["max_depth"]
@@ -269,22 +220,21 @@ class DemoGenerator:
         workers = lo + int((hi - lo + 1) * r())
 
         status, method = self.pick_status(r()), self.pick_method(r())
-        detail = (rng.choice(d["development_method"]["combined_details"])
-                  if method == DevelopmentMethod.COMBINED.value else None)
+        detail = choice(r, d["development_method"]["combined_details"]) if method == _COMBINED else None
         if c.xpcc:
-            body = SupervisoryBody.XPCC.value
+            body = _XPCC
         else:
             body = self.pick_body(r())
-            if body == SupervisoryBody.CITY.value and c.city is None:
-                body = SupervisoryBody.COUNTY.value  # no city-level department above it
+            if body == _BODY_CITY and c.city is None:
+                body = _BODY_COUNTY  # no city-level department above it
 
         principal = phone = None
         if r() >= d["principal"]["missing_share"]:
-            principal, phone = self._person(rng), self._phone(rng)
+            principal, phone = self.people.person(r), self.people.phone(r)
         code = f"C{c.code}{serial:0{self.serial_width}d}"
         name = self.pick_pattern(r()).format(
-            county=c.name, short=c.short, place=rng.choice(self.w["places"]),
-            brand=rng.choice(self.w["brands"]), mine=word)
+            county=c.name, short=c.short, place=choice(r, self.w["places"]),
+            brand=choice(r, self.w["brands"]), mine=word)
 
         t_import = self.t_import[0] + int((self.t_import[1] - self.t_import[0]) * r())
         latest, version = t_import, 1
@@ -303,18 +253,18 @@ class DemoGenerator:
         g = d["guarantors"]
         if r() < g["share"]:
             chosen = [lv for lv in (*_REGULATOR_LEVELS, _ENTERPRISE)
-                      if not (lv == GuarantorLevel.CITY.value and c.city is None) and r() < g["level_fill"][lv]]
-            for level in chosen or [GuarantorLevel.COUNTY.value]:
+                      if not (lv == _CITY and c.city is None) and r() < g["level_fill"][lv]]
+            for level in chosen or [_COUNTY]:
                 if level == _ENTERPRISE:
                     entered_by = account_id
                     if principal and r() < g["enterprise_is_principal_share"]:
-                        person = (principal, rng.choice(self.w["enterprise_positions"]), phone)
+                        person = (principal, choice(r, self.w["enterprise_positions"]), phone)
                     else:
-                        person = (self._person(rng), rng.choice(self.w["enterprise_positions"]), self._phone(rng))
+                        person = (self.people.person(r), choice(r, self.w["enterprise_positions"]), self.people.phone(r))
                 else:
                     region = {"PROVINCE": c.province, "CITY": c.city, "COUNTY": c.code}[level]
                     entered_by = self.first_account[region]
-                    person = rng.choice(self.pools[(level, region)])
+                    person = choice(r, self.pools[(level, region)])
                 t = self._when(self.g_window, g["campaign_share"], t_import)
                 latest, version = max(latest, t), version + 1
                 batch.guarantors.append((mine_id, level, *person, self.stamp(t), entered_by))
@@ -328,6 +278,6 @@ class DemoGenerator:
             principal, phone, lat, lng, datum, None, loc_at, self.stamp(latest), version,
         ))
         batch.accounts.append((
-            account_id, code, self.hash, UserTier.ENTERPRISE.value, c.code, mine_id,
+            account_id, code, self.hash, _TIER_ENTERPRISE, c.code, mine_id,
             _ENTERPRISE, None, None, None, self.created_at,
         ))
