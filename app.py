@@ -12,6 +12,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -37,6 +38,12 @@ class MinegraphGraphQL(GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
         self.settings = settings
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left mid-request (a phone losing signal): nobody to answer
 
     async def get_context(self, request: Request, response: Response) -> Context:
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex

@@ -32,26 +32,24 @@ class Loaders:
         self.scope = scope
         self.settings = settings
         self._region_stats: dict[FilterSpec, DataLoader[RegionNode, Counts]] = {}
-        self._mineral_stats: dict[tuple[FilterSpec, str | None], DataLoader[MineralNode, Counts]] = {}
+        self._mineral_stats: dict[FilterSpec, DataLoader[MineralNode, Counts]] = {}
         self.mine = DataLoader(self._load_mines)
         self.guarantors = DataLoader(self._load_guarantors)
 
     def region_stats(self, spec: FilterSpec) -> DataLoader[RegionNode, Counts]:
-        loader = self._region_stats.get(spec)
-        if loader is None:
-            async def load(nodes: list[RegionNode]) -> list[Counts]:
-                return await region_counts(self.engine, self.scope, spec, self.trees, self.settings, nodes)
-
-            loader = self._region_stats[spec] = DataLoader(load)
-        return loader
+        return self._stats_loader(self._region_stats, region_counts, spec)
 
     def mineral_stats(self, spec: FilterSpec) -> DataLoader[MineralNode, Counts]:
-        loader = self._mineral_stats.get(spec)
-        if loader is None:
-            async def load(nodes: list[MineralNode]) -> list[Counts]:
-                return await mineral_counts(self.engine, self.scope, spec, self.trees, self.settings, nodes)
+        return self._stats_loader(self._mineral_stats, mineral_counts, spec)
 
-            loader = self._mineral_stats[spec] = DataLoader(load)
+    def _stats_loader(self, loaders: dict, count, spec: FilterSpec) -> DataLoader:
+        """One loader per filter: all nodes asked for in one tick share one statement."""
+        loader = loaders.get(spec)
+        if loader is None:
+            async def load(nodes: list) -> list[Counts]:
+                return await count(self.engine, self.scope, spec, self.trees, self.settings, nodes)
+
+            loader = loaders[spec] = DataLoader(load)
         return loader
 
     async def _load_mines(self, ids: list[int]):

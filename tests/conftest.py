@@ -77,6 +77,17 @@ def db(settings, db_path):
     conn.close()
 
 
+@pytest.fixture(scope="session")
+def mines(db) -> list[dict]:
+    """Every mine row, as the database holds it."""
+    return [dict(r) for r in db.execute("SELECT * FROM mine")]
+
+
+@pytest.fixture(scope="session")
+def levels(db) -> dict[str, str]:
+    return {r["code"]: r["level"] for r in db.execute("SELECT code, level FROM region")}
+
+
 @dataclass(frozen=True)
 class Caller:
     tier: str

@@ -22,14 +22,6 @@ LIST_FIELDS = {
 }
 
 
-def all_mines(db) -> list[dict]:
-    return [dict(r) for r in db.execute("SELECT * FROM mine")]
-
-
-def region_level(db, code: str) -> str:
-    return db.execute("SELECT level FROM region WHERE code = ?", (code,)).fetchone()[0]
-
-
 def in_region(mine: dict, code: str, level: str) -> bool:
     column = {"NATION": None, "PROVINCE": "province_code", "CITY": "city_code", "COUNTY": "county_code"}[level]
     return column is None or mine[column] == code

@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.parse
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -119,7 +120,7 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 @pytest.fixture(scope="module")
 def server(chromium, tmp_path_factory):
-    """A seeded ``cli serve`` subprocess on a free port; yields its base URL.
+    """A seeded ``cli serve`` subprocess on a free port; yields ``.base`` (its URL) and ``.log``.
 
     The database and the server's log stay in pytest's temp dir for inspection.
     """
@@ -174,7 +175,7 @@ def server(chromium, tmp_path_factory):
                 pytest.fail(f"`cli serve` did not answer on {base} within "
                             f"{START_TIMEOUT_S}s:\n{_tail(log_path)}")
             time.sleep(0.25)
-        yield base
+        yield SimpleNamespace(base=base, log=log_path)
     finally:
         if proc.poll() is None:
             try:
@@ -208,9 +209,10 @@ async def test_graphiql_login_and_drill_down(server, chromium, tmp_path):
     from playwright.async_api import async_playwright
 
     password = _demo_password()
+    base = server.base
 
     # The expected answer, independently of the browser: log in and POST the same query.
-    async with httpx.AsyncClient(base_url=server, timeout=30, trust_env=False) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30, trust_env=False) as client:
         body = await _post(client, LOGIN_MUTATION, {"u": NATIONAL_USER, "p": password})
         assert not body.get("errors"), body
         http_token = body["data"]["login"]["token"]
@@ -261,7 +263,7 @@ async def test_graphiql_login_and_drill_down(server, chromium, tmp_path):
         page.on("pageerror", lambda exc: page_errors.append(str(exc)))
         screenshot = tmp_path / "graphiql.png"
         try:
-            await page.goto(f"{server}/graphql")
+            await page.goto(f"{base}/graphql")
             await page.wait_for_selector(".graphiql-execute-button")
             await page.wait_for_function(QUERY_EDITOR_JS)
             assert "query DrillDown" in await page.evaluate(QUERY_EDITOR_JS)
@@ -287,11 +289,13 @@ async def test_graphiql_login_and_drill_down(server, chromium, tmp_path):
             assert NATIONAL_USER in status and "NATIONAL" in status, status
             assert (await page.text_content("#login-error")).strip() == ""
             assert await page.evaluate("sessionStorage.getItem('minegraph.token')")
+            # GraphiQL refetches the schema with the token: let it finish before leaving.
+            await page.wait_for_load_state("networkidle")
 
             # Put the query in the editor through the page's shareable ?q= parameter
             # (GET /graphql?query= would be executed by the server instead); the token
             # survives the navigation in sessionStorage.
-            await page.goto(f"{server}/graphql?q={urllib.parse.quote(DRILL_DOWN)}")
+            await page.goto(f"{base}/graphql?q={urllib.parse.quote(DRILL_DOWN)}")
             await page.wait_for_selector(".graphiql-execute-button")
             await page.wait_for_function(QUERY_EDITOR_JS)
             assert "query DrillDownTest" in await page.evaluate(QUERY_EDITOR_JS)
@@ -317,3 +321,5 @@ async def test_graphiql_login_and_drill_down(server, chromium, tmp_path):
     assert not page_errors, f"JavaScript errors on the page: {page_errors}"
     assert any("/graphiql-assets/graphiql/graphiql.min.js" in r for r in requests), requests
     assert any(r.startswith("POST ") and r.endswith("/graphql") for r in requests), requests
+    log_text = server.log.read_text(errors="replace")
+    assert "Traceback" not in log_text, f"the server logged an exception:\n{_tail(server.log)}"

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from queries import DASHBOARD, MINE_DETAIL, MINERAL_STATS, MINES, ME, REGION_MINES, REGION_STATS
-from reference import all_mines, visible
+from reference import visible
 
 TIERS = ["NATIONAL", "PROVINCE", "CITY", "COUNTY", "ENTERPRISE"]
-
-
-@pytest.fixture(scope="module")
-def mines(db):
-    return all_mines(db)
 
 
 def _visible_ids(mines, caller) -> set[int]:

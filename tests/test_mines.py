@@ -5,17 +5,7 @@ from __future__ import annotations
 import pytest
 
 from queries import MINE_DETAIL, MINES, OPTIONS
-from reference import all_mines, matches
-
-
-@pytest.fixture(scope="module")
-def mines(db):
-    return all_mines(db)
-
-
-@pytest.fixture(scope="module")
-def levels(db):
-    return {r["code"]: r["level"] for r in db.execute("SELECT code, level FROM region")}
+from reference import matches
 
 
 async def _pages(gql, token, variables, first=50):

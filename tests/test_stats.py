@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from queries import DASHBOARD, DRILL_DOWN, MINERAL_STATS, REGION_STATS
-from reference import all_mines, as_comparable, expected_stats, in_region, matches
+from reference import as_comparable, expected_stats, in_region, matches
 
 FILTERS = [
     None,
@@ -17,16 +17,6 @@ FILTERS = [
     {"designCapacityMin": 5, "developmentMethods": ["SHAFT", "COMBINED"]},
     {"nameContains": "金"},
 ]
-
-
-@pytest.fixture(scope="module")
-def mines(db):
-    return all_mines(db)
-
-
-@pytest.fixture(scope="module")
-def levels(db):
-    return {r["code"]: r["level"] for r in db.execute("SELECT code, level FROM region")}
 
 
 def _walk(node, depth=0):
