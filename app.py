@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if NATION_CODE not in trees.regions:
             await engine.dispose()
             raise RuntimeError("the database holds no region tree: run `minegraph seed --demo` first")
-        app.state.engine, app.state.trees = engine, trees
+        app.state.engine, app.state.trees, app.state.settings = engine, trees, settings
         log.info("serving %d regions, %d mineral types", len(trees.regions), len(trees.minerals))
         yield
         await engine.dispose()

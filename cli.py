@@ -1,4 +1,4 @@
-"""The `minegraph` command: seed the database, serve, export the schema."""
+"""The `minegraph` command: seed the database, serve, export the schema, administer accounts."""
 
 from __future__ import annotations
 
@@ -66,6 +66,79 @@ def export_schema(path: Path = typer.Argument(Path("schema.graphql"))) -> None:
 
     path.write_text(schema.as_str() + "\n", encoding="utf-8")
     typer.echo(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------- accounts
+
+accounts = typer.Typer(help="Regulator accounts: list, create a region's numbered accounts, reset a password.",
+                       no_args_is_help=True)
+cli.add_typer(accounts, name="accounts")
+
+
+def _run_admin(job):
+    """Run `job(engine)` on the configured database; domain errors end the command with exit code 2."""
+    from models.db import make_engine
+    from models.errors import MinegraphError
+
+    async def run():
+        engine = make_engine(get_settings().database_url)
+        try:
+            return await job(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except MinegraphError as error:
+        typer.secho(error.message, fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@accounts.command("list")
+def accounts_list(
+    region: str = typer.Argument(..., help="6-digit region code, e.g. 530102."),
+    with_mines: bool = typer.Option(False, "--with-mines", help="Also list the accounts of the mines in the region."),
+) -> None:
+    """List a region's numbered accounts (and, with --with-mines, its mines' accounts)."""
+    from auth.accounts import list_accounts
+
+    rows = _run_admin(lambda engine: list_accounts(engine, region, with_mines=with_mines))
+    for r in rows:
+        role = r.guarantor_level or "-"
+        mine = f"{r.mine_code} {r.mine_name}" if r.mine_code else ""
+        typer.echo(f"{r.username:<14} {r.tier:<10} {role:<10} {'wechat' if r.wechat_bound else '-':<6} "
+                   f"{r.name or '-'}  {mine}".rstrip())
+    typer.echo(f"{len(rows)} accounts", err=True)
+
+
+@accounts.command("create")
+def accounts_create(
+    region: str = typer.Argument(..., help="6-digit region code, e.g. 530102."),
+    csv: Path = typer.Option(..., "--csv", help="New file for the initial passwords (never overwritten; mode 0600)."),
+) -> None:
+    """Create the region's missing numbered accounts, each with a random initial password."""
+    from auth.accounts import create_region_accounts
+
+    created = _run_admin(lambda engine: create_region_accounts(engine, region, csv))
+    if created:
+        typer.echo(f"created {created} accounts; their initial passwords are in {csv} (readable by you only): "
+                   "hand them over, then destroy the file")
+    else:
+        typer.echo(f"{region} already has all its numbered accounts; nothing created, no file written")
+
+
+@accounts.command("reset-password")
+def accounts_reset_password(
+    username: str = typer.Argument(...),
+    password: str = typer.Option(None, "--password",
+                                 help="The new password (default: a random one). It lands in your shell history."),
+) -> None:
+    """Set a new password, end all the account's sessions and unbind its WeChat; prints the password once."""
+    from auth.accounts import reset_password
+
+    new_password = _run_admin(lambda engine: reset_password(engine, username, password))
+    typer.echo(f"new password for {username}: {new_password}")
+    typer.echo("every session of the account has ended and its WeChat is unbound", err=True)
 
 
 if __name__ == "__main__":

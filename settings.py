@@ -23,7 +23,18 @@ class Settings(BaseSettings):
     # beside an SQLite database (several instances must share an explicit one).
     secret_key: str = ""
     demo_password: str = "Minegraph@2022"
-    token_ttl_hours: float = 12.0
+    # Sessions end after this long without use, and in any case this long after login.
+    token_idle_hours: float = 72.0
+    token_ttl_hours: float = 720.0
+    password_min_length: int = 10
+    password_min_classes: int = 3
+    # WeChat mini-program code exchange (jscode2session).
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_timeout_s: float = 5.0
+    # A location farther than this from its registered county is flagged.
+    county_tolerance_km: float = 3.0
     # Key-supervision thresholds: the home page counts strictly "greater than".
     workers_threshold: int = 30
     depth_threshold_m: float = 800.0

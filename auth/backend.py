@@ -18,7 +18,7 @@ class BearerTokenBackend(AuthenticationBackend):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        user = await user_for_token(conn.app.state.engine, token.strip())
+        user = await user_for_token(conn.app.state.engine, token.strip(), conn.app.state.settings)
         if user is None:
             return None
         return AuthCredentials(["authenticated"]), user

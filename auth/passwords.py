@@ -27,3 +27,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 async def verify_password_async(password_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(verify_password, password_hash, password)
+
+
+async def hash_password_async(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)

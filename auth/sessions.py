@@ -1,64 +1,108 @@
-"""Login sessions: opaque random bearer tokens, stored only as SHA-256 digests."""
+"""Login sessions: opaque random bearer tokens, stored only as SHA-256 digests.
+
+A session ends at the first of: logout, a password change elsewhere, its
+absolute lifetime, or an idle gap longer than the idle limit.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
+from auth import audit
+from auth.audit import utcnow
 from auth.passwords import verify_password_async
 from auth.users import CurrentUser
 from models.account import Account, AuthSession
 from models.errors import Unauthenticated
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from settings import Settings
 
 BAD_CREDENTIALS = "用户名或密码错误 / wrong username or password"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# Refreshing last_seen_at on every request would turn every read into a write.
+TOUCH_EVERY = timedelta(minutes=5)
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def login(engine: AsyncEngine, username: str, password: str, ttl_hours: float) -> tuple[str, CurrentUser]:
-    """Check the password and open a session; the same error for any wrong part."""
+async def check_password(engine: AsyncEngine, username: str, password: str, request_id: str | None = None):
+    """The account row for a correct username and password; one error for any wrong part."""
     async with engine.connect() as conn:
         row = (await conn.execute(select(Account).where(Account.username == username))).first()
     if not await verify_password_async(row.password_hash if row else None, password):
+        async with engine.begin() as conn:
+            await audit.record(
+                conn, "account.login_failed", account_id=row.id if row else None,
+                username=username[:32], request_id=request_id,
+            )
         raise Unauthenticated(BAD_CREDENTIALS)
+    return row
+
+
+async def open_session(
+    conn: AsyncConnection, account, settings: Settings, *, via: str, request_id: str | None = None
+) -> tuple[str, CurrentUser]:
+    """Create a session for the account (inside the caller's transaction)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(AuthSession).values(
-                token_hash=token_digest(token),
-                account_id=row.id,
-                created_at=now,
-                expires_at=now + timedelta(hours=ttl_hours),
-            )
+    digest = token_digest(token)
+    await conn.execute(
+        insert(AuthSession).values(
+            token_hash=digest, account_id=account.id, created_at=now, last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.token_ttl_hours),
         )
-    return token, CurrentUser.from_row(row)
+    )
+    await audit.record(
+        conn, "account.login", account_id=account.id, username=account.username,
+        new={"via": via}, request_id=request_id, at=now,
+    )
+    return token, CurrentUser.from_row(account, session=digest)
 
 
-async def user_for_token(engine: AsyncEngine, token: str) -> CurrentUser | None:
-    """The account behind a live, unrevoked, unexpired token; else None."""
+async def user_for_token(engine: AsyncEngine, token: str, settings: Settings) -> CurrentUser | None:
+    """The account behind a live token, refreshing its idle clock; else None."""
+    now = utcnow()
+    digest = token_digest(token)
     statement = (
-        select(Account)
+        select(Account, AuthSession.last_seen_at)
         .join(AuthSession, AuthSession.account_id == Account.id)
         .where(
-            AuthSession.token_hash == token_digest(token),
+            AuthSession.token_hash == digest,
             AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
+            AuthSession.expires_at > now,
+            AuthSession.last_seen_at > now - timedelta(hours=settings.token_idle_hours),
         )
     )
     async with engine.connect() as conn:
         row = (await conn.execute(statement)).first()
-    return CurrentUser.from_row(row) if row else None
+    if row is None:
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(AuthSession).where(AuthSession.token_hash == digest).values(last_seen_at=now)
+            )
+    return CurrentUser.from_row(row, session=digest)
+
+
+async def revoke_sessions(
+    conn: AsyncConnection, account_id: int, *, only: str | None = None, keep: str | None = None
+) -> None:
+    """Revoke one session (`only`), or all of the account's but `keep`."""
+    statement = update(AuthSession).where(
+        AuthSession.account_id == account_id, AuthSession.revoked_at.is_(None)
+    )
+    if only is not None:
+        statement = statement.where(AuthSession.token_hash == only)
+    if keep is not None:
+        statement = statement.where(AuthSession.token_hash != keep)
+    await conn.execute(statement.values(revoked_at=utcnow()))

@@ -19,13 +19,14 @@ class CurrentUser:
     name: str | None
     phone: str | None
     email: str | None
+    session: str | None = None  # digest of the bearer token this request came with
 
     @property
     def scope(self) -> Scope:
         return Scope(self.tier, self.region_code or "000000", self.mine_id)
 
     @classmethod
-    def from_row(cls, row) -> CurrentUser:
+    def from_row(cls, row, session: str | None = None) -> CurrentUser:
         return cls(
             account_id=row.id,
             username=row.username,
@@ -36,4 +37,5 @@ class CurrentUser:
             name=row.name,
             phone=row.phone,
             email=row.email,
+            session=session,
         )

@@ -1,7 +1,8 @@
 """Tables (SQLModel) and domain enumerations. Imports nothing of the service above it."""
 
 from models.account import Account, AuthSession, DatasetInfo
+from models.audit import AuditLog
 from models.mine import Guarantor, Mine
 from models.reference import MineralType, Region
 
-__all__ = ["Account", "AuthSession", "DatasetInfo", "Guarantor", "Mine", "MineralType", "Region"]
+__all__ = ["Account", "AuditLog", "AuthSession", "DatasetInfo", "Guarantor", "Mine", "MineralType", "Region"]

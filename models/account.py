@@ -22,6 +22,8 @@ class Account(SQLModel, table=True):
     name: str | None = None
     phone: str | None = None
     email: str | None = None
+    # The WeChat account bound by a login with a code; one openid, one account.
+    wechat_openid: str | None = Field(default=None, unique=True, max_length=64)
     created_at: datetime
 
 
@@ -33,6 +35,7 @@ class AuthSession(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     account_id: int = Field(foreign_key="account.id", index=True)
     created_at: datetime
+    last_seen_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
 

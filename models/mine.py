@@ -17,6 +17,8 @@ class Mine(SQLModel, table=True):
         Index("ix_mine_province_category", "province_code", "category_code"),
         Index("ix_mine_city_category", "city_code", "category_code"),
         Index("ix_mine_mineral", "mineral_code"),
+        # The bounding-box prefilter of minesNear.
+        Index("ix_mine_lat_lng", "lat", "lng"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -10,16 +10,18 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import false, or_
+from sqlalchemy import exists, false, or_
 
+from models.enums import GuarantorLevel
 from models.errors import BadUserInput, NotFound
-from models.mine import Mine
+from models.mine import Guarantor, Mine
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
     from auth.scope import Scope
     from models.trees import Trees
+    from settings import Settings
 
 # (input field, mine column) for the inclusive numeric ranges.
 _RANGES = (
@@ -56,6 +58,8 @@ class FilterSpec:
     workers_per_shift_max: int | None = None
     over30_workers: bool | None = None
     over800m_depth: bool | None = None
+    missing_location: bool | None = None
+    missing_guarantor_level: str | None = None
 
     def within(self, code: str) -> FilterSpec:
         """The same filter, restricted to one more region."""
@@ -114,6 +118,9 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
         values[f"{field_name}_min"], values[f"{field_name}_max"] = low, high
     values["over30_workers"] = getattr(raw, "over30_workers", None)
     values["over800m_depth"] = getattr(raw, "over800m_depth", None)
+    values["missing_location"] = getattr(raw, "missing_location", None)
+    level = getattr(raw, "missing_guarantor_level", None)
+    values["missing_guarantor_level"] = getattr(level, "value", level)
     return FilterSpec(**values)
 
 
@@ -122,7 +129,7 @@ def _region_clause(code: str, trees: Trees) -> ColumnElement[bool] | None:
     return None if node.column is None else getattr(Mine, node.column) == code
 
 
-def filter_clauses(spec: FilterSpec, trees: Trees, workers: int, depth: float) -> list[ColumnElement[bool]]:
+def filter_clauses(spec: FilterSpec, trees: Trees, settings: Settings) -> list[ColumnElement[bool]]:
     """SQL conditions for a spec (AND-ed by the caller); thresholds from settings."""
     clauses: list[ColumnElement[bool]] = []
     for code in spec.region_codes:
@@ -148,9 +155,16 @@ def filter_clauses(spec: FilterSpec, trees: Trees, workers: int, depth: float) -
         if high is not None:
             clauses.append(column <= high)
     if spec.over30_workers is not None:
-        above = Mine.workers_per_shift > workers
+        above = Mine.workers_per_shift > settings.workers_threshold
         clauses.append(above if spec.over30_workers else ~above)
     if spec.over800m_depth is not None:
-        deep = Mine.max_depth > depth
+        deep = Mine.max_depth > settings.depth_threshold_m
         clauses.append(deep if spec.over800m_depth else ~deep)
+    if spec.missing_location is not None:
+        clauses.append(Mine.lat.is_(None) if spec.missing_location else Mine.lat.is_not(None))
+    if spec.missing_guarantor_level is not None:
+        level = GuarantorLevel(spec.missing_guarantor_level)
+        clauses.append(~exists().where(Guarantor.mine_id == Mine.id, Guarantor.level == level.value))
+        if level is GuarantorLevel.CITY:
+            clauses.append(Mine.city_code.is_not(None))  # no CITY level to miss elsewhere
     return clauses

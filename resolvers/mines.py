@@ -34,7 +34,7 @@ async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: st
     secret = ctx.settings.resolved_secret_key()
     conditions = [
         jurisdiction(ctx.scope),
-        *filter_clauses(spec, ctx.trees, ctx.settings.workers_threshold, ctx.settings.depth_threshold_m),
+        *filter_clauses(spec, ctx.trees, ctx.settings),
     ]
     if after is not None:
         # Keyset: strictly after the last row seen; cost does not grow with depth.

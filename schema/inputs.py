@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.enums import DevelopmentMethod, MineScale, ProductionStatus, SupervisoryBody
+from schema.enums import DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
 
 
 @strawberry.input(name="MineFilter", description="All given conditions are AND-ed; list values are OR-ed.")
@@ -30,3 +30,24 @@ class MineFilterInput:
     production_statuses: list[ProductionStatus] | None = None
     development_methods: list[DevelopmentMethod] | None = None
     supervisory_bodies: list[SupervisoryBody] | None = None
+    missing_location: bool | None = strawberry.field(
+        default=None, description="true: mines without a location; false: mines with one; null: ignored."
+    )
+    missing_guarantor_level: GuarantorLevel | None = strawberry.field(
+        default=None,
+        description="Mines still lacking a guarantor of this level (CITY: only mines that have a city level).",
+    )
+
+
+@strawberry.input(name="GuarantorInput")
+class GuarantorInputType:
+    name: str
+    position: str = strawberry.field(description="e.g. 副县长")
+    phone: str = strawberry.field(description="A mainland mobile number or a landline with area code.")
+
+
+@strawberry.input(name="ProfileInput", description="Omitted fields stay as they are; an empty phone or email clears it.")
+class ProfileInputType:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None

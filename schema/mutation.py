@@ -1,26 +1,76 @@
-"""Root mutation."""
+"""Root mutation. Everything but the two logins needs a logged-in caller."""
 
 from __future__ import annotations
-
 
 import strawberry
 from strawberry.types import Info
 
-from auth.sessions import login
-from models.errors import BadUserInput
+from models import enums
+from resolvers import accounts, mine_writes
+from schema.enums import Datum, GuarantorLevel
+from schema.inputs import GuarantorInputType, ProfileInputType
+from schema.permissions import IsAuthenticated
 from schema.types.account import AuthPayloadType, UserType
+from schema.types.mine import MineType
+
+
+def _authenticated(description: str):
+    return strawberry.mutation(permission_classes=[IsAuthenticated], description=description)
+
+
+def _payload(ctx, token: str, user) -> AuthPayloadType:
+    ctx.sign_in(user)  # the payload's nested fields resolve as the new user
+    return AuthPayloadType(token=token, user=UserType.of(user))
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Log in with username and password; returns a bearer token.")
+    @strawberry.mutation(
+        description="Log in with username and password; with a wx.login() code, also bind this WeChat account."
+    )
     async def login(
         self, info: Info, username: str, password: str, wechat_code: str | None = None
     ) -> AuthPayloadType:
-        ctx = info.context
-        if wechat_code is not None:
-            # Binding a WeChat account needs the jscode2session exchange (not built yet).
-            raise BadUserInput("wechatCode is not supported yet: log in without it")
-        token, user = await login(ctx.engine, username, password, ctx.settings.token_ttl_hours)
-        ctx.sign_in(user)  # the payload's nested fields resolve as the new user
-        return AuthPayloadType(token=token, user=UserType.of(user))
+        token, user = await accounts.login(info.context, username, password, wechat_code)
+        return _payload(info.context, token, user)
+
+    @strawberry.mutation(description="Log straight in with a wx.login() code, once this WeChat account is bound.")
+    async def wechat_login(self, info: Info, code: str) -> AuthPayloadType:
+        token, user = await accounts.wechat_login(info.context, code)
+        return _payload(info.context, token, user)
+
+    @_authenticated("注销: revoke this token and unbind WeChat.")
+    async def logout(self, info: Info) -> bool:
+        return await accounts.logout(info.context)
+
+    @_authenticated("Change the password (old once, new twice); every other session of the account ends.")
+    async def change_password(
+        self, info: Info, old_password: str, new_password: str, confirm_password: str
+    ) -> bool:
+        return await accounts.change_password(info.context, old_password, new_password, confirm_password)
+
+    @_authenticated("Edit name, phone, email; omitted fields stay as they are.")
+    async def update_profile(self, info: Info, input: ProfileInputType) -> UserType:
+        user = await accounts.update_profile(info.context, input.name, input.phone, input.email)
+        return UserType.of(user)
+
+    @_authenticated("Set the mine's location (its own enterprise account). Stored as WGS-84 with the datum sent.")
+    async def update_mine_location(
+        self, info: Info, mine_id: strawberry.ID, lat: float, lng: float, datum: Datum,
+        expected_version: int | None = None,
+    ) -> MineType:
+        row = await mine_writes.update_location(
+            info.context, mine_id, lat, lng, enums.Datum(datum), expected_version
+        )
+        return MineType.of(info, row)
+
+    @_authenticated("Set one guarantor level of a mine (the -001 account of that level's region, or the mine itself).")
+    async def set_guarantor(
+        self, info: Info, mine_id: strawberry.ID, level: GuarantorLevel, input: GuarantorInputType,
+        expected_version: int | None = None,
+    ) -> MineType:
+        row = await mine_writes.set_guarantor(
+            info.context, mine_id, enums.GuarantorLevel(level), input.name, input.position, input.phone,
+            expected_version,
+        )
+        return MineType.of(info, row)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from models import enums
 from resolvers.filters import parse_filter
+from resolvers.guarantors import suggestions
 from resolvers.mines import get_mine, mine_page
+from resolvers.nearby import mines_near
 from resolvers.minerals import mineral_types
 from resolvers.regions import get_region, root_region
+from schema.enums import Datum, GuarantorLevel
 from schema.inputs import MineFilterInput
 from schema.permissions import IsAuthenticated
 from schema.types.account import DashboardType, UserType
-from schema.types.mine import MineConnectionType, MineType
+from schema.types.campaign import GuarantorSuggestionType
+from schema.types.common import local_time
+from schema.types.mine import MineConnectionType, MineNearbyType, MineType
 from schema.types.mineral import MineralTypeType
 from schema.types.options import FilterOptionsType
 from schema.types.region import RegionType
@@ -55,3 +61,21 @@ class Query:
     @_authenticated("Every enum value with its Chinese label, for filter forms.")
     def options(self) -> FilterOptionsType:
         return FilterOptionsType()
+
+    @_authenticated("Located mines in the caller's jurisdiction within radiusKm of a point, nearest first.")
+    async def mines_near(
+        self, info: Info, lat: float, lng: float, datum: Datum, radius_km: float = 10.0, first: int = 20
+    ) -> list[MineNearbyType]:
+        found = await mines_near(info.context, lat, lng, datum, radius_km, first)
+        return [MineNearbyType(mine=MineType.of(info, row), distance_km=round(km, 3)) for row, km in found]
+
+    @_authenticated("Quick fill: people this account entered as guarantors of that level, most recent first.")
+    async def guarantor_suggestions(self, info: Info, level: GuarantorLevel) -> list[GuarantorSuggestionType]:
+        people = await suggestions(info.context, enums.GuarantorLevel(level))
+        return [
+            GuarantorSuggestionType(
+                name=p["name"], position=p["position"], phone=p["phone"],
+                last_used_at=local_time(info.context, p["last_used_at"]),
+            )
+            for p in people
+        ]

@@ -110,15 +110,18 @@ class _Writer:
 
 
 async def _insert_reference(conn: AsyncConnection, writer: _Writer) -> None:
+    """Insert the reference rows a database lacks (all of them the first time; later
+    only what a corrected data file adds). Existing rows are never rewritten here."""
     for table, rows in ((Region.__table__, region_rows()), (MineralType.__table__, mineral_rows())):
-        if await conn.scalar(select(func.count()).select_from(table)):
-            continue  # reference tables are loaded once and never rewritten here
-        columns = list(rows[0])
-        await writer.insert(table, columns, [tuple(r[c] for c in columns) for r in rows])
+        present = set((await conn.execute(select(table.c.code))).scalars())
+        missing = [r for r in rows if r["code"] not in present]
+        if missing:
+            columns = list(missing[0])
+            await writer.insert(table, columns, [tuple(r[c] for c in columns) for r in missing])
 
 
 async def seed_reference(engine: AsyncEngine) -> None:
-    """Migrate, then load the region and mineral trees into whichever of them is empty."""
+    """Migrate, then load the region and mineral trees (adding rows they lack)."""
     await upgrade(engine)
     async with engine.begin() as conn:
         await _insert_reference(conn, _Writer(conn))

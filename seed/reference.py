@@ -93,6 +93,12 @@ def _region_rows() -> tuple[dict, ...]:
             else:
                 # Municipality districts and 省直辖 county-level units.
                 county(code, child["name"], None)
+    by_code = {r["code"]: r for r in rows}
+    for extra in load_json("region_exclusions.json")["additions"]:
+        parent = by_code[extra["parent"]]
+        city = parent["code"] if parent["level"] == RegionLevel.CITY.value else None
+        rows.append(_region(extra["code"], extra["name"], RegionLevel.COUNTY, parent["code"],
+                            parent["province_code"], city, extra["code"]))
     rows.sort(key=lambda r: r["code"])  # parents sort before children
     _check_regions(rows)
     return tuple(rows)

@@ -1,9 +1,15 @@
-"""Shared fixtures: one seeded SQLite file, the app on it, and a caller per tier."""
+"""Shared fixtures: seeded SQLite files, the app on them, and a caller per tier.
+
+`env` is one seeded database shared by the read-only tests; `fresh_env`
+builds another one for a module that writes (so writes never disturb the
+recounts elsewhere).
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -14,36 +20,10 @@ from queries import LOGIN
 from seed.demo import seed_demo
 from settings import Settings
 
+pytest_plugins = ["fake_wechat"]
+
 DEMO_MINES = 2500
 PASSWORD = Settings().demo_password
-
-
-@pytest.fixture(scope="session")
-def db_path(tmp_path_factory):
-    return tmp_path_factory.mktemp("db") / "minegraph.sqlite3"
-
-
-@pytest.fixture(scope="session")
-async def settings(db_path) -> Settings:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{db_path}", secret_key="test-secret")
-    engine = make_engine(settings.database_url)
-    await seed_demo(engine, mines=DEMO_MINES, seed=7, password=PASSWORD)
-    await engine.dispose()
-    return settings
-
-
-@pytest.fixture(scope="session")
-async def app(settings):
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture(scope="session")
-async def client(app):
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://minegraph.test") as c:
-        yield c
 
 
 @dataclass
@@ -56,25 +36,90 @@ class Result:
     def codes(self) -> list[str]:
         return [e.get("extensions", {}).get("code") for e in self.errors or []]
 
+    @property
+    def message(self) -> str:
+        return self.errors[0]["message"] if self.errors else ""
 
-@pytest.fixture(scope="session")
-def gql(client):
-    async def run(query: str, variables: dict | None = None, token: str | None = None) -> Result:
+
+@dataclass
+class Env:
+    settings: Settings
+    app: object
+    client: httpx.AsyncClient
+    db: sqlite3.Connection
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def gql(self, query: str, variables: dict | None = None, token: str | None = None) -> Result:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
         body = response.json()
         return Result(response.status_code, body.get("data"), body.get("errors"))
 
-    return run
+    async def token(self, username: str, password: str = PASSWORD) -> str:
+        """A session token for the account (one login per username and env)."""
+        if username not in self.tokens:
+            result = await self.gql(LOGIN, {"u": username, "p": password})
+            assert result.errors is None, result.errors
+            self.tokens[username] = result.data["login"]["token"]
+        return self.tokens[username]
+
+
+async def build_env(stack: AsyncExitStack, path, *, mines: int = DEMO_MINES, seed: int = 7, **overrides) -> Env:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", secret_key="test-secret", **overrides)
+    engine = make_engine(settings.database_url)
+    await seed_demo(engine, mines=mines, seed=seed, password=PASSWORD)
+    await engine.dispose()
+    app = create_app(settings)
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    client = await stack.enter_async_context(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://minegraph.test")
+    )
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    stack.callback(db.close)
+    return Env(settings, app, client, db)
 
 
 @pytest.fixture(scope="session")
-def db(settings, db_path):
-    """A plain sqlite3 connection for independent reference counts."""
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    yield conn
-    conn.close()
+async def env(tmp_path_factory):
+    async with AsyncExitStack() as stack:
+        yield await build_env(stack, tmp_path_factory.mktemp("db") / "minegraph.sqlite3")
+
+
+@pytest.fixture(scope="module")
+async def fresh_env(tmp_path_factory, fake_wechat):
+    """A database of its own for a module that writes, with WeChat pointed at the fake."""
+    async with AsyncExitStack() as stack:
+        yield await build_env(
+            stack, tmp_path_factory.mktemp("writes") / "minegraph.sqlite3", mines=1500, seed=11,
+            **fake_wechat.settings_overrides(),
+        )
+
+
+# Views of the shared env, for the read-only tests.
+@pytest.fixture(scope="session")
+def settings(env) -> Settings:
+    return env.settings
+
+
+@pytest.fixture(scope="session")
+def app(env):
+    return env.app
+
+
+@pytest.fixture(scope="session")
+def client(env):
+    return env.client
+
+
+@pytest.fixture(scope="session")
+def gql(env):
+    return env.gql
+
+
+@pytest.fixture(scope="session")
+def db(env):
+    return env.db
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +142,7 @@ class Caller:
     mine_id: int | None = None
 
 
-def _busiest(db, column: str, where: str = "1=1", args=()) -> str:
+def busiest(db, column: str, where: str = "1=1", args=()) -> str:
     row = db.execute(
         f"SELECT {column} AS c, count(*) AS n FROM mine WHERE {where} AND {column} IS NOT NULL "
         f"GROUP BY {column} ORDER BY n DESC, c LIMIT 1",
@@ -107,11 +152,12 @@ def _busiest(db, column: str, where: str = "1=1", args=()) -> str:
 
 
 @pytest.fixture(scope="session")
-async def callers(gql, db) -> dict[str, Caller]:
+async def callers(env) -> dict[str, Caller]:
     """One logged-in caller per tier, nested: the county lies in the city, in the province."""
-    province = _busiest(db, "province_code")
-    city = _busiest(db, "city_code", "province_code = ?", (province,))
-    county = _busiest(db, "county_code", "city_code = ?", (city,))
+    db = env.db
+    province = busiest(db, "province_code")
+    city = busiest(db, "city_code", "province_code = ?", (province,))
+    county = busiest(db, "county_code", "city_code = ?", (city,))
     mine = db.execute("SELECT id, code FROM mine WHERE county_code = ? ORDER BY code LIMIT 1", (county,)).fetchone()
     plan = [
         ("NATIONAL", "000000-001", "000000", None),
@@ -120,9 +166,7 @@ async def callers(gql, db) -> dict[str, Caller]:
         ("COUNTY", f"{county}-004", county, None),
         ("ENTERPRISE", mine["code"], county, mine["id"]),
     ]
-    found = {}
-    for tier, username, region, mine_id in plan:
-        result = await gql(LOGIN, {"u": username, "p": PASSWORD})
-        assert result.errors is None, result.errors
-        found[tier] = Caller(tier, username, region, result.data["login"]["token"], mine_id)
-    return found
+    return {
+        tier: Caller(tier, username, region, await env.token(username), mine_id)
+        for tier, username, region, mine_id in plan
+    }

@@ -94,3 +94,71 @@ OPTIONS = """
 query { options { scales { value label } productionStatuses { value label }
                   developmentMethods { value label } supervisoryBodies { value label } } }
 """
+
+SET_GUARANTOR = """
+mutation Set($id: ID!, $level: GuarantorLevel!, $input: GuarantorInput!, $v: Int) {
+  setGuarantor(mineId: $id, level: $level, input: $input, expectedVersion: $v) {
+    id version updatedAt guarantors { level name position phone updatedAt }
+  }
+}
+"""
+
+UPDATE_LOCATION = """
+mutation Locate($id: ID!, $lat: Float!, $lng: Float!, $datum: Datum!, $v: Int) {
+  updateMineLocation(mineId: $id, lat: $lat, lng: $lng, datum: $datum, expectedVersion: $v) {
+    id version location { wgs84 { lat lng } gcj02 { lat lng } sourceDatum insideCounty updatedAt }
+  }
+}
+"""
+
+HISTORY = """
+query History($id: ID!) { mine(id: $id) { version history { at username field oldValue newValue } } }
+"""
+
+SUGGESTIONS = """
+query Suggest($level: GuarantorLevel!) { guarantorSuggestions(level: $level) { name position phone lastUsedAt } }
+"""
+
+COMPLETENESS_FIELDS = """total withLocation cityLevelApplicable withProvinceGuarantor withCityGuarantor
+  withCountyGuarantor withEnterpriseGuarantor withAllGuarantors complete"""
+
+COMPLETENESS = f"""
+query Progress($filter: MineFilter) {{
+  dashboard {{ completeness {{ {COMPLETENESS_FIELDS} }} }}
+  region {{
+    code completeness(filter: $filter) {{ {COMPLETENESS_FIELDS} }}
+    children {{ code completeness(filter: $filter) {{ {COMPLETENESS_FIELDS} }}
+      children {{ code completeness(filter: $filter) {{ {COMPLETENESS_FIELDS} }} }} }}
+  }}
+}}
+"""
+
+MINES_NEAR = """
+query Near($lat: Float!, $lng: Float!, $datum: Datum!, $r: Float!, $first: Int!) {
+  minesNear(lat: $lat, lng: $lng, datum: $datum, radiusKm: $r, first: $first) {
+    distanceKm mine { id code location { wgs84 { lat lng } } }
+  }
+}
+"""
+
+WECHAT_LOGIN = """
+mutation WeChat($code: String!) { wechatLogin(code: $code) { token user { username tier } } }
+"""
+
+LOGIN_WITH_CODE = """
+mutation Login($u: String!, $p: String!, $code: String) {
+  login(username: $u, password: $p, wechatCode: $code) { token user { username } }
+}
+"""
+
+LOGOUT = "mutation { logout }"
+
+CHANGE_PASSWORD = """
+mutation Change($old: String!, $new: String!, $confirm: String!) {
+  changePassword(oldPassword: $old, newPassword: $new, confirmPassword: $confirm)
+}
+"""
+
+UPDATE_PROFILE = """
+mutation Profile($input: ProfileInput!) { updateProfile(input: $input) { username name phone email } }
+"""

@@ -16,21 +16,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
-from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
 
+import servers
+
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -44,8 +38,6 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 NATIONAL_USER = "000000-001"
-SEED_TIMEOUT_S = 600
-START_TIMEOUT_S = 90
 UI_TIMEOUT_MS = 30_000
 
 LOGIN_MUTATION = (
@@ -105,91 +97,16 @@ def chromium() -> str:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @pytest.fixture(scope="module")
 def server(chromium, tmp_path_factory):
-    """A seeded ``cli serve`` subprocess on a free port; yields ``.base`` (its URL) and ``.log``.
+    """A seeded `minegraph serve` subprocess; yields ``.base`` (its URL) and ``.log``.
 
     The database and the server's log stay in pytest's temp dir for inspection.
     """
     tmp_path = tmp_path_factory.mktemp("graphiql-server")
-    env = dict(os.environ)
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'g.sqlite3'}"
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    env["PRODUCTION"] = "false"  # GraphiQL is only served outside production mode
-    env.pop("SECRET_KEY", None)  # generated beside the temp database
-
-    seed = subprocess.run(
-        [sys.executable, "-m", "cli", "seed", "--demo", "--mines", "300"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SEED_TIMEOUT_S,
-    )
-    assert seed.returncode == 0, (
-        f"seed failed ({seed.returncode}):\n{seed.stdout[-3000:]}\n{seed.stderr[-3000:]}"
-    )
-
-    port = _free_port()
-    env["HOST"] = "127.0.0.1"
-    env["PORT"] = str(port)
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so workers stop with it
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"`cli serve` exited with {proc.returncode}:\n{_tail(log_path)}")
-            try:
-                r = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=2,
-                              trust_env=False)
-                if r.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"`cli serve` did not answer on {base} within "
-                            f"{START_TIMEOUT_S}s:\n{_tail(log_path)}")
-            time.sleep(0.25)
-        yield SimpleNamespace(base=base, log=log_path)
-    finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=15)
+    servers.seed(tmp_path / "g.sqlite3", 300)
+    with servers.serving(tmp_path / "g.sqlite3", tmp_path / "serve.log") as running:
+        yield running
 
 
 def _demo_password() -> str:
@@ -322,4 +239,4 @@ async def test_graphiql_login_and_drill_down(server, chromium, tmp_path):
     assert any("/graphiql-assets/graphiql/graphiql.min.js" in r for r in requests), requests
     assert any(r.startswith("POST ") and r.endswith("/graphql") for r in requests), requests
     log_text = server.log.read_text(errors="replace")
-    assert "Traceback" not in log_text, f"the server logged an exception:\n{_tail(server.log)}"
+    assert "Traceback" not in log_text, f"the server logged an exception:\n{servers.tail(server.log)}"

@@ -11,6 +11,7 @@ from auth.users import CurrentUser
 from resolvers.filters import EMPTY
 from resolvers.regions import latest_update, root_region
 from schema.enums import GuarantorLevel, UserTier
+from schema.types.campaign import CompletenessType
 from schema.types.common import local_time
 from schema.types.mine import MineType
 from schema.types.region import RegionType
@@ -69,3 +70,8 @@ class DashboardType:
         ctx = info.context
         counts = await ctx.loaders.region_stats(EMPTY).load(root_region(ctx))
         return MineStatsType.build(counts, ctx.trees)
+
+    @strawberry.field(description="Campaign progress (locations, guarantors) in the caller's jurisdiction.")
+    async def completeness(self, info: Info) -> CompletenessType:
+        ctx = info.context
+        return CompletenessType.build(await ctx.loaders.region_completeness(EMPTY).load(root_region(ctx)))

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-import prcoords
 import strawberry
 from strawberry.types import Info
 
-from models import enums
+from models import enums, geo
+from models.errors import BadUserInput
 from models.trees import RegionNode
 from resolvers.filters import FilterSpec
 from resolvers.mines import MinePage
 from schema.enums import Datum, DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
+from schema.types.campaign import MineChangeType
 from schema.types.common import local_time
 from schema.types.mineral import MineralTypeType
 from schema.types.region import RegionType
@@ -53,10 +55,10 @@ class GuarantorType:
 def _location(info: Info, row) -> LocationType | None:
     if row.lat is None or row.lng is None:
         return None
-    gcj = prcoords.wgs_gcj(prcoords.Coords(row.lat, row.lng))
+    gcj_lat, gcj_lng = geo.to_gcj02(row.lat, row.lng)
     return LocationType(
         wgs84=LatLngType(lat=row.lat, lng=row.lng),
-        gcj02=LatLngType(lat=gcj.lat, lng=gcj.lon),
+        gcj02=LatLngType(lat=gcj_lat, lng=gcj_lng),
         source_datum=enums.Datum(row.source_datum or "WGS84"),
         inside_county=row.inside_county,
         updated_at=local_time(info.context, row.location_updated_at or row.updated_at),
@@ -133,6 +135,29 @@ class MineType:
             for g in sorted(rows, key=lambda g: order.index(enums.GuarantorLevel(g.level)))
         ]
 
+    @strawberry.field(description="Changes to this mine (location, guarantors), newest first.")
+    async def history(self, info: Info, first: int | None = 20) -> list[MineChangeType]:
+        if first is None or not 0 <= first <= 100:
+            raise BadUserInput(f"first must be between 0 and 100 (got {first})")
+        rows = await info.context.loaders.history.load(self.row.id)
+        return [_change(info, row) for row in rows[:first]]
+
+
+def _change(info: Info, row) -> MineChangeType:
+    return MineChangeType(
+        at=local_time(info.context, row.at),
+        username=row.username,
+        field=row.field,
+        old_value=None if row.old_value is None else json.loads(row.old_value),
+        new_value=None if row.new_value is None else json.loads(row.new_value),
+    )
+
+
+@strawberry.type(name="MineNearby")
+class MineNearbyType:
+    mine: MineType
+    distance_km: float
+
 
 @strawberry.type(name="MineEdge")
 class MineEdgeType:
@@ -161,7 +186,7 @@ class MineConnectionType:
         # The same batched grouped count as the statistics (one statement for
         # all connections of a level under one filter).
         counts = await info.context.loaders.region_stats(self.spec).load(self.anchor)
-        return counts.total
+        return counts["total"]
 
     @strawberry.field
     def edges(self, info: Info) -> list[MineEdgeType]:

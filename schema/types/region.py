@@ -13,6 +13,7 @@ from resolvers.regions import region_children, region_parent
 from schema.enums import RegionLevel
 from schema.inputs import MineFilterInput
 from models.trees import RegionNode
+from schema.types.campaign import CompletenessType
 from schema.types.stats import MineStatsType
 
 if TYPE_CHECKING:
@@ -45,6 +46,12 @@ class RegionType:
         spec = parse_filter(filter, ctx.scope, ctx.trees)
         counts = await ctx.loaders.region_stats(spec).load(self.node)
         return MineStatsType.build(counts, ctx.trees)
+
+    @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction).")
+    async def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
+        ctx = info.context
+        spec = parse_filter(filter, ctx.scope, ctx.trees)
+        return CompletenessType.build(await ctx.loaders.region_completeness(spec).load(self.node))
 
     @strawberry.field(description="Mines in this region, ordered by region code then mine code.")
     async def mines(

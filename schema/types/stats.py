@@ -33,12 +33,12 @@ class MineStatsType:
         from schema.types.mineral import MineralTypeType
 
         return cls(
-            total=counts.total,
-            large=counts.large,
-            medium=counts.medium,
-            small=counts.small,
-            over30_workers=counts.over30_workers,
-            over800m_depth=counts.over800m_depth,
+            total=counts["total"],
+            large=counts["large"],
+            medium=counts["medium"],
+            small=counts["small"],
+            over30_workers=counts["over30_workers"],
+            over800m_depth=counts["over800m_depth"],
             by_category=[
                 MineralCountType(mineral=MineralTypeType.of(node), count=counts.by_category.get(node.code, 0))
                 for node in trees.categories

@@ -1,0 +1,44 @@
+"""Append audit records inside the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from models.audit import AuditLog
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+async def record(
+    conn: AsyncConnection,
+    action: str,
+    *,
+    account_id: int | None = None,
+    username: str | None = None,
+    mine_id: int | None = None,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    request_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    await conn.execute(
+        insert(AuditLog).values(
+            at=at or utcnow(), account_id=account_id, username=username, action=action,
+            mine_id=mine_id, field=field, old_value=as_json(old), new_value=as_json(new),
+            request_id=request_id,
+        )
+    )

@@ -1,0 +1,46 @@
+"""Who may change what on a mine (visibility is auth/scope.py's job; this is editing)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from models.enums import GuarantorLevel, UserTier
+from models.errors import BadUserInput, Forbidden
+
+if TYPE_CHECKING:
+    from auth.users import CurrentUser
+
+# The guarantor level a regulator's -001 account fills in, and the mine column
+# that must equal that account's region.
+_LEVEL = {
+    GuarantorLevel.PROVINCE: (UserTier.PROVINCE, "province_code"),
+    GuarantorLevel.CITY: (UserTier.CITY, "city_code"),
+    GuarantorLevel.COUNTY: (UserTier.COUNTY, "county_code"),
+}
+_LEVEL_LABEL = {level: level.label for level in GuarantorLevel}
+
+
+def require_location_editor(user: CurrentUser, mine) -> None:
+    """Only the mine's own enterprise account sets its location."""
+    if user.tier is not UserTier.ENTERPRISE or user.mine_id != mine.id:
+        raise Forbidden("只有矿山企业账号可以设置本矿位置 / only the mine's own account may set its location")
+
+
+def require_guarantor_editor(user: CurrentUser, mine, level: GuarantorLevel) -> None:
+    if level is GuarantorLevel.CITY and mine.city_code is None:
+        raise BadUserInput(
+            "该矿山所在县由省直管，没有市级包保责任人 / this mine's county is under the province directly:"
+            " it has no CITY guarantor level"
+        )
+    if level is GuarantorLevel.ENTERPRISE:
+        if user.tier is UserTier.ENTERPRISE and user.mine_id == mine.id:
+            return
+    else:
+        tier, column = _LEVEL[level]
+        if user.tier is tier and user.guarantor_level is level and getattr(mine, column) == user.region_code:
+            return
+    raise Forbidden(
+        f"无权填写{_LEVEL_LABEL[level]}包保责任人 / only the "
+        + ("mine's own account" if level is GuarantorLevel.ENTERPRISE else f"-001 account of the mine's {level.value.lower()}")
+        + f" may set the {level.value} guarantor"
+    )

@@ -1,0 +1,121 @@
+"""Changes to a mine: location and guarantors, versioned and audited.
+
+Every write is one transaction whose first statement bumps the mine's version
+(and checks `expectedVersion`). That statement takes the write lock up front —
+SQLite's database lock, PostgreSQL's row lock — so concurrent writers to a
+mine queue behind it and none reads a value another is about to replace.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select, update
+
+from auth import audit
+from auth.audit import utcnow
+from auth.permissions import require_guarantor_editor, require_location_editor
+from auth.scope import jurisdiction
+from auth.validation import normalize_name, normalize_phone
+from models import geo
+from models.enums import Datum, GuarantorLevel
+from models.errors import BadUserInput, Conflict
+from models.mine import Guarantor, Mine
+from resolvers.mines import get_mine
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from resolvers.context import Context
+
+
+async def _write(
+    ctx: Context, mine_id: int, expected_version: int | None,
+    change: Callable[[AsyncConnection, object, object], Awaitable[None]],
+):
+    """Run `change(conn, locked_row, now)` after the version bump; return the row as
+    this write left it (read under the same lock, so a later writer cannot blur it)."""
+    if expected_version is not None and expected_version < 1:
+        raise BadUserInput("expectedVersion starts at 1")
+    now = utcnow()
+    bump = (
+        update(Mine)
+        .where(Mine.id == mine_id, jurisdiction(ctx.scope))
+        .values(version=Mine.version + 1, updated_at=now)
+        .returning(*Mine.__table__.c)
+    )
+    if expected_version is not None:
+        bump = bump.where(Mine.version == expected_version)
+    async with ctx.engine.begin() as conn:
+        locked = (await conn.execute(bump)).first()
+        if locked is None:
+            current = (await conn.execute(select(Mine.version).where(Mine.id == mine_id))).scalar()
+            raise Conflict(
+                f"矿山信息已被修改 / the mine changed since you read it: it is at version {current}, "
+                f"not {expected_version}; reload it and try again"
+            )
+        await change(conn, locked, now)
+        written = (await conn.execute(select(Mine).where(Mine.id == mine_id))).first()
+    ctx.loaders.forget_mine(mine_id)
+    return written
+
+
+async def update_location(
+    ctx: Context, raw_id: str, lat: float, lng: float, datum: Datum, expected_version: int | None
+):
+    mine = await get_mine(ctx, raw_id)
+    require_location_editor(ctx.user, mine)
+    if not (math.isfinite(lat) and math.isfinite(lng)):
+        raise BadUserInput("lat and lng must be finite numbers")
+    geo.check_in_china(lat, lng)
+    wgs_lat, wgs_lng = geo.to_wgs84(lat, lng, datum.value)
+    inside = geo.inside_county(mine.county_code, wgs_lat, wgs_lng, ctx.settings.county_tolerance_km)
+
+    async def change(conn, locked, now) -> None:
+        await conn.execute(
+            update(Mine).where(Mine.id == locked.id).values(
+                lat=wgs_lat, lng=wgs_lng, source_datum=datum.value, inside_county=inside, location_updated_at=now,
+            )
+        )
+        old = None if locked.lat is None else {"lat": locked.lat, "lng": locked.lng, "datum": locked.source_datum}
+        await audit.record(
+            conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username,
+            mine_id=locked.id, field="location", old=old,
+            new={"lat": wgs_lat, "lng": wgs_lng, "datum": datum.value, "insideCounty": inside},
+            request_id=ctx.request_id, at=now,
+        )
+
+    return await _write(ctx, mine.id, expected_version, change)
+
+
+async def set_guarantor(
+    ctx: Context, raw_id: str, level: GuarantorLevel, name: str, position: str, phone: str,
+    expected_version: int | None,
+):
+    mine = await get_mine(ctx, raw_id)
+    require_guarantor_editor(ctx.user, mine, level)
+    person = {
+        "name": normalize_name(name, field="name"),
+        "position": normalize_name(position, field="position"),
+        "phone": normalize_phone(phone),
+    }
+
+    async def change(conn, locked, now) -> None:
+        key = (Guarantor.mine_id == locked.id, Guarantor.level == level.value)
+        old = (await conn.execute(select(Guarantor).where(*key))).first()
+        values = {**person, "updated_at": now, "entered_by": ctx.user.account_id}
+        if old is None:
+            await conn.execute(insert(Guarantor).values(mine_id=locked.id, level=level.value, **values))
+        else:
+            await conn.execute(update(Guarantor).where(*key).values(**values))
+        await audit.record(
+            conn, "mine.guarantor", account_id=ctx.user.account_id, username=ctx.user.username,
+            mine_id=locked.id, field=f"guarantor.{level.value}",
+            old=None if old is None else {"name": old.name, "position": old.position, "phone": old.phone},
+            new=person, request_id=ctx.request_id, at=now,
+        )
+
+    return await _write(ctx, mine.id, expected_version, change)

@@ -1,0 +1,45 @@
+"""The 2022 campaign: completeness counts, change history, guarantor quick fill."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+
+@strawberry.type(name="Completeness", description="Progress of the campaign: locations by 30 April, guarantors by 31 May.")
+class CompletenessType:
+    total: int
+    with_location: int
+    city_level_applicable: int = strawberry.field(
+        description="Mines that have a CITY guarantor level (not under a province directly)."
+    )
+    with_province_guarantor: int
+    with_city_guarantor: int
+    with_county_guarantor: int
+    with_enterprise_guarantor: int
+    with_all_guarantors: int = strawberry.field(description="Every guarantor level that applies to the mine is filled.")
+    complete: int = strawberry.field(description="Location and every applicable guarantor level filled.")
+
+    @classmethod
+    def build(cls, counts) -> CompletenessType:
+        return cls(**{name: counts[name] for name in cls.__annotations__})
+
+
+@strawberry.type(name="MineChange", description="One audited change to a mine.")
+class MineChangeType:
+    at: datetime
+    username: str | None
+    field: str = strawberry.field(description="location, or guarantor.<LEVEL>")
+    old_value: JSON | None
+    new_value: JSON | None
+
+
+@strawberry.type(name="GuarantorSuggestion")
+class GuarantorSuggestionType:
+    name: str
+    position: str
+    phone: str
+    last_used_at: datetime
+

@@ -1,0 +1,99 @@
+"""Real `minegraph` processes for black-box tests: seed a database, serve it on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEED_TIMEOUT_S = 600
+START_TIMEOUT_S = 90
+
+
+def cli_env(database_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{database_path}"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PRODUCTION"] = "false"
+    env.pop("SECRET_KEY", None)  # generated beside the temp database, shared by its servers
+    env.update(extra)
+    return env
+
+
+def seed(database_path: Path, mines: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "seed", "--demo", "--mines", str(mines)],
+        cwd=REPO_ROOT, env=cli_env(database_path), capture_output=True, text=True, timeout=SEED_TIMEOUT_S,
+    )
+    assert done.returncode == 0, f"seed failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextmanager
+def serving(database_path: Path, log_path: Path, **extra: str) -> Iterator[SimpleNamespace]:
+    """`minegraph serve` on a free loopback port; yields `.base` (its URL) and `.log`."""
+    port = free_port()
+    env = cli_env(database_path, HOST="127.0.0.1", PORT=str(port), **extra)
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,  # its own group: workers stop with it
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"`minegraph serve` exited with {proc.returncode}:\n{tail(log_path)}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"`minegraph serve` did not answer on {base} in {START_TIMEOUT_S}s:\n{tail(log_path)}")
+            time.sleep(0.25)
+        yield SimpleNamespace(base=base, log=log_path)
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

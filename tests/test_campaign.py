@@ -1,0 +1,113 @@
+"""Campaign progress: completeness counts and the to-do filters, against a recount."""
+
+from __future__ import annotations
+
+import pytest
+
+from queries import COMPLETENESS, MINES, MINES_NEAR
+from reference import in_region
+
+LEVELS = ["PROVINCE", "CITY", "COUNTY", "ENTERPRISE"]
+
+
+def _guarantor_levels(db) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for mine_id, level in db.execute("SELECT mine_id, level FROM guarantor"):
+        found.setdefault(mine_id, set()).add(level)
+    return found
+
+
+def _expected(mines, levels_by_mine) -> dict:
+    def has(m, level):
+        return level in levels_by_mine.get(m["id"], set())
+
+    def all_levels(m):
+        return all(has(m, lv) for lv in LEVELS if not (lv == "CITY" and m["city_code"] is None))
+
+    return {
+        "total": len(mines),
+        "withLocation": sum(m["lat"] is not None for m in mines),
+        "cityLevelApplicable": sum(m["city_code"] is not None for m in mines),
+        **{f"with{lv.title()}Guarantor": sum(has(m, lv) for m in mines) for lv in LEVELS},
+        "withAllGuarantors": sum(all_levels(m) for m in mines),
+        "complete": sum(all_levels(m) and m["lat"] is not None for m in mines),
+    }
+
+
+def _walk(node):
+    yield node
+    for child in node.get("children") or []:
+        yield from _walk(child)
+
+
+@pytest.mark.parametrize("spec", [None, {"scales": ["SMALL"]}, {"missingLocation": True}])
+async def test_completeness_equals_a_recount(gql, callers, mines, levels, db, spec):
+    result = await gql(COMPLETENESS, {"filter": spec}, callers["NATIONAL"].token)
+    assert result.errors is None, result.errors
+    by_mine = _guarantor_levels(db)
+    selected = [m for m in mines if not spec or (
+        ("scales" not in spec or m["scale"] in spec["scales"])
+        and ("missingLocation" not in spec or (m["lat"] is None) == spec["missingLocation"]))]
+    assert result.data["dashboard"]["completeness"] == _expected(mines, by_mine)
+    for node in _walk(result.data["region"]):
+        inside = [m for m in selected if in_region(m, node["code"], levels[node["code"]])]
+        assert node["completeness"] == _expected(inside, by_mine), node["code"]
+    assert 0 < result.data["dashboard"]["completeness"]["complete"] < len(mines)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+async def test_missing_guarantor_filter_finds_the_to_do_list(gql, callers, db, mines, level):
+    caller = callers["COUNTY"]
+    by_mine = _guarantor_levels(db)
+    expected = sorted(
+        m["code"] for m in mines
+        if m["county_code"] == caller.region_code and level not in by_mine.get(m["id"], set())
+        and not (level == "CITY" and m["city_code"] is None)
+    )
+    result = await gql(MINES, {"filter": {"missingGuarantorLevel": level}, "first": 100}, caller.token)
+    assert sorted(e["node"]["code"] for e in result.data["mines"]["edges"]) == expected
+    assert result.data["mines"]["totalCount"] == len(expected)
+
+
+async def test_missing_location_filter(gql, callers, mines):
+    caller = callers["CITY"]
+    for missing in (True, False):
+        result = await gql(MINES, {"filter": {"missingLocation": missing}, "first": 0}, caller.token)
+        expected = sum(1 for m in mines if m["city_code"] == caller.region_code and (m["lat"] is None) == missing)
+        assert result.data["mines"]["totalCount"] == expected
+
+
+async def test_mines_near_are_nearest_first_within_radius_and_scope(gql, callers, mines):
+    from models.geo import haversine_km
+
+    caller = callers["PROVINCE"]
+    located = [m for m in mines if m["lat"] is not None and m["province_code"] == caller.region_code]
+    centre = located[0]
+    radius = 150.0
+    result = await gql(
+        MINES_NEAR, {"lat": centre["lat"], "lng": centre["lng"], "datum": "WGS84", "r": radius, "first": 100},
+        caller.token,
+    )
+    assert result.errors is None, result.errors
+    found = result.data["minesNear"]
+    expected = sorted(
+        (round(haversine_km(centre["lat"], centre["lng"], m["lat"], m["lng"]), 3), m["code"])
+        for m in located if haversine_km(centre["lat"], centre["lng"], m["lat"], m["lng"]) <= radius
+    )[:100]
+    assert [(f["distanceKm"], f["mine"]["code"]) for f in found] == expected
+    assert found[0]["distanceKm"] == 0.0
+    # An enterprise sees at most its own mine, whatever the radius.
+    own = await gql(
+        MINES_NEAR, {"lat": centre["lat"], "lng": centre["lng"], "datum": "WGS84", "r": 300, "first": 100},
+        callers["ENTERPRISE"].token,
+    )
+    assert {f["mine"]["id"] for f in own.data["minesNear"]} <= {str(callers["ENTERPRISE"].mine_id)}
+
+
+@pytest.mark.parametrize(("variables", "code"), [({"r": 0}, "BAD_USER_INPUT"), ({"r": 5000}, "BAD_USER_INPUT"),
+                                                 ({"first": 500}, "BAD_USER_INPUT"), ({"lat": 48.85, "lng": 2.35},
+                                                                                       "BAD_USER_INPUT")])
+async def test_mines_near_rejects_bad_input(gql, callers, variables, code):
+    base = {"lat": 25.04, "lng": 102.71, "datum": "GCJ02", "r": 10, "first": 10}
+    result = await gql(MINES_NEAR, {**base, **variables}, callers["NATIONAL"].token)
+    assert result.codes == [code]
