@@ -224,3 +224,20 @@ async def test_detail_shows_the_written_guarantors(fresh_env, cast):
     result = await fresh_env.gql(MINE_DETAIL, {"id": str(mine["id"])}, await fresh_env.token("000000-001"))
     levels = [g["level"] for g in result.data["mine"]["guarantors"]]
     assert levels == sorted(set(levels), key=LEVELS.index) and set(levels) == set(LEVELS)
+
+
+async def test_dashboard_update_time_follows_changes_in_scope_only(fresh_env, cast):
+    from queries import DASHBOARD
+
+    mine = cast["mine"]
+    outsider = await fresh_env.token(cast["blind"][2])  # another province
+    before_outside = (await fresh_env.gql(DASHBOARD, token=outsider)).data["dashboard"]["updatedAt"]
+    result = await fresh_env.gql(
+        SET_GUARANTOR, {"id": str(mine["id"]), "level": "ENTERPRISE", "input": {**PERSON, "name": "时间"}},
+        await fresh_env.token(mine["code"]),
+    )
+    written_at = result.data["setGuarantor"]["updatedAt"]
+    for username in (f"{mine['county_code']}-003", f"{mine['province_code']}-002", "000000-001"):
+        dashboard = (await fresh_env.gql(DASHBOARD, token=await fresh_env.token(username))).data["dashboard"]
+        assert dashboard["updatedAt"] == written_at, username
+    assert (await fresh_env.gql(DASHBOARD, token=outsider)).data["dashboard"]["updatedAt"] == before_outside
