@@ -23,6 +23,7 @@ from auth.users import CurrentUser
 from models.db import make_engine
 from models.trees import NATION_CODE, load_trees
 from resolvers.context import Context
+from resolvers.response_cache import ResponseStore
 from schema import schema
 from settings import ROOT, Settings, get_settings
 
@@ -38,6 +39,8 @@ class MinegraphGraphQL(GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
         self.settings = settings
+        mb = settings.response_cache_mb
+        self.cache = ResponseStore(mb * 1024 * 1024) if mb > 0 else None
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -50,7 +53,7 @@ class MinegraphGraphQL(GraphQL):
         response.headers["X-Request-ID"] = request_id
         user = request.user if isinstance(request.user, CurrentUser) else None
         state = request.app.state
-        return Context(request, state.engine, state.trees, self.settings, user, request_id)
+        return Context(request, state.engine, state.trees, self.settings, user, request_id, self.cache, response)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = GRAPHIQL_DIR / "index.html"

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Time zone that DateTime values are presented in (stored as UTC).
     timezone: str = "Asia/Shanghai"
     max_page_size: int = 100
+    # Answers kept per process for repeated queries (0 turns the cache off).
+    response_cache_mb: int = 128
     log_level: str = "INFO"
 
     def resolved_secret_key(self) -> str:

@@ -2,7 +2,8 @@
 
 from models.account import Account, AuthSession, DatasetInfo
 from models.audit import AuditLog
+from models.data_version import DataVersion
 from models.mine import Guarantor, Mine
 from models.reference import MineralType, Region
 
-__all__ = ["Account", "AuditLog", "AuthSession", "DatasetInfo", "Guarantor", "Mine", "MineralType", "Region"]
+__all__ = ["Account", "AuditLog", "DataVersion", "AuthSession", "DatasetInfo", "Guarantor", "Mine", "MineralType", "Region"]

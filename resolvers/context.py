@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -11,9 +11,11 @@ from resolvers.loaders import Loaders
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.requests import Request
+    from starlette.responses import Response
 
     from auth.scope import Scope
     from auth.users import CurrentUser
+    from resolvers.response_cache import ResponseStore
     from models.trees import Trees
     from settings import Settings
 
@@ -26,7 +28,8 @@ class Context:
     settings: Settings
     user: CurrentUser | None
     request_id: str
-    response_headers: dict[str, str] = field(default_factory=dict)
+    cache: ResponseStore | None = None
+    response: Response | None = None  # for headers (X-Request-ID, X-Cache)
 
     @property
     def scope(self) -> Scope | None:

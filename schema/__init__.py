@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from strawberry.extensions import ValidationCache
+
+from schema.caching import DocumentCache, ResponseCache
 from schema.errors import ErrorCodes
 from schema.mutation import Mutation
 from schema.query import Query
@@ -16,5 +19,6 @@ class MinegraphSchema(strawberry.Schema):
 schema = MinegraphSchema(
     query=Query,
     mutation=Mutation,
-    extensions=[ErrorCodes],
+    # Factories: Strawberry makes fresh extension instances for every request.
+    extensions=[ErrorCodes, DocumentCache, lambda: ValidationCache(maxsize=512), ResponseCache],
 )

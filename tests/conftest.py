@@ -1,19 +1,24 @@
-"""Shared fixtures: seeded SQLite files, the app on them, and a caller per tier.
+"""Shared fixtures: seeded databases, the app on them, and a caller per tier.
 
 `env` is one seeded database shared by the read-only tests; `fresh_env`
 builds another one for a module that writes (so writes never disturb the
-recounts elsewhere).
+recounts elsewhere). Every database comes from `sqldb.fresh_database`: a new
+SQLite file, or with TEST_DATABASE=postgresql a new PostgreSQL database (see
+tests/sqldb.py). Without a reachable PostgreSQL that run is skipped, except
+under CI=true, where it fails.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
+import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+import sqldb
 from app import create_app
 from models.db import make_engine
 from queries import LOGIN
@@ -46,7 +51,8 @@ class Env:
     settings: Settings
     app: object
     client: httpx.AsyncClient
-    db: sqlite3.Connection
+    db: sqldb.Connection  # the test's own reads and writes, beside the service
+    database: sqldb.Database
     tokens: dict[str, str] = field(default_factory=dict)
 
     async def gql(self, query: str, variables: dict | None = None, token: str | None = None) -> Result:
@@ -64,8 +70,9 @@ class Env:
         return self.tokens[username]
 
 
-async def build_env(stack: AsyncExitStack, path, *, mines: int = DEMO_MINES, seed: int = 7, **overrides) -> Env:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", secret_key="test-secret", **overrides)
+async def build_env(stack: AsyncExitStack, directory, *, mines: int = DEMO_MINES, seed: int = 7, **overrides) -> Env:
+    database = stack.enter_context(sqldb.fresh_database(directory))  # dropped last, after the app is gone
+    settings = Settings(database_url=database.url, secret_key="test-secret", **overrides)
     engine = make_engine(settings.database_url)
     await seed_demo(engine, mines=mines, seed=seed, password=PASSWORD)
     await engine.dispose()
@@ -74,16 +81,46 @@ async def build_env(stack: AsyncExitStack, path, *, mines: int = DEMO_MINES, see
     client = await stack.enter_async_context(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://minegraph.test")
     )
-    db = sqlite3.connect(path)
-    db.row_factory = sqlite3.Row
+    db = database.connect()
     stack.callback(db.close)
-    return Env(settings, app, client, db)
+    return Env(settings, app, client, db, database)
+
+
+# --------------------------------------------------------------------------- the backend of this run
+
+
+def pytest_report_header(config):
+    where = f" (fresh databases beside {sqldb.ADMIN_URL}, TEST_PG_URL)" if sqldb.POSTGRESQL else ""
+    return f"database: {sqldb.BACKEND} (TEST_DATABASE){where}"
+
+
+def pytest_sessionstart(session):
+    if not sqldb.POSTGRESQL:
+        return
+    problem = sqldb.postgresql_unreachable()
+    if problem is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.exit(f"TEST_DATABASE=postgresql but PostgreSQL is unreachable: {problem}. "
+                    "CI=true: the PostgreSQL run must not be skipped.", returncode=3)
+    pytest.exit(f"PostgreSQL run skipped: {problem}. Start PostgreSQL or point TEST_PG_URL at one "
+                "(under CI=true this is a failure).", returncode=0)
+
+
+@pytest.fixture
+def new_database(tmp_path):
+    """A factory of fresh databases for one test: `new_database("a")` → sqldb.Database."""
+    with contextlib.ExitStack() as stack:
+        yield lambda stem="minegraph": stack.enter_context(sqldb.fresh_database(tmp_path, stem))
+
+
+# --------------------------------------------------------------------------- environments
 
 
 @pytest.fixture(scope="session")
 async def env(tmp_path_factory):
     async with AsyncExitStack() as stack:
-        yield await build_env(stack, tmp_path_factory.mktemp("db") / "minegraph.sqlite3")
+        yield await build_env(stack, tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +128,7 @@ async def fresh_env(tmp_path_factory, fake_wechat):
     """A database of its own for a module that writes, with WeChat pointed at the fake."""
     async with AsyncExitStack() as stack:
         yield await build_env(
-            stack, tmp_path_factory.mktemp("writes") / "minegraph.sqlite3", mines=1500, seed=11,
+            stack, tmp_path_factory.mktemp("writes"), mines=1500, seed=11,
             **fake_wechat.settings_overrides(),
         )
 

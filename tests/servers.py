@@ -1,4 +1,7 @@
-"""Real `minegraph` processes for black-box tests: seed a database, serve it on loopback."""
+"""Real `minegraph` processes for black-box tests: seed a database, serve it on loopback.
+
+The database is an `sqldb.Database` (a fresh SQLite file or PostgreSQL database,
+whichever backend the run uses)."""
 
 from __future__ import annotations
 
@@ -19,25 +22,31 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from sqldb import Database
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED_TIMEOUT_S = 600
 START_TIMEOUT_S = 90
 
 
-def cli_env(database_path: Path, **extra: str) -> dict[str, str]:
+def cli_env(database: Database, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{database_path}"
+    env["DATABASE_URL"] = database.url
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env["PRODUCTION"] = "false"
-    env.pop("SECRET_KEY", None)  # generated beside the temp database, shared by its servers
+    if database.postgresql:
+        # Instances of one PostgreSQL database share an explicit key (as the README asks).
+        env["SECRET_KEY"] = f"test-secret-{database.name}"
+    else:
+        env.pop("SECRET_KEY", None)  # generated beside the temp database, shared by its servers
     env.update(extra)
     return env
 
 
-def seed(database_path: Path, mines: int) -> None:
+def seed(database: Database, mines: int) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cli", "seed", "--demo", "--mines", str(mines)],
-        cwd=REPO_ROOT, env=cli_env(database_path), capture_output=True, text=True, timeout=SEED_TIMEOUT_S,
+        cwd=REPO_ROOT, env=cli_env(database), capture_output=True, text=True, timeout=SEED_TIMEOUT_S,
     )
     assert done.returncode == 0, f"seed failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
@@ -56,10 +65,10 @@ def tail(path: Path, lines: int = 60) -> str:
 
 
 @contextmanager
-def serving(database_path: Path, log_path: Path, **extra: str) -> Iterator[SimpleNamespace]:
+def serving(database: Database, log_path: Path, **extra: str) -> Iterator[SimpleNamespace]:
     """`minegraph serve` on a free loopback port; yields `.base` (its URL) and `.log`."""
     port = free_port()
-    env = cli_env(database_path, HOST="127.0.0.1", PORT=str(port), **extra)
+    env = cli_env(database, HOST="127.0.0.1", PORT=str(port), **extra)
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -97,3 +106,14 @@ def _stop(proc: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+@contextmanager
+def two_instances(directory: Path, mines: int = 300) -> Iterator[tuple[Database, list[SimpleNamespace]]]:
+    """Two `minegraph serve` processes on ONE freshly seeded database: yields it and both servers."""
+    from sqldb import fresh_database
+
+    with fresh_database(directory) as database:
+        seed(database, mines)
+        with serving(database, directory / "a.log") as a, serving(database, directory / "b.log") as b:
+            yield database, [a, b]

@@ -1,9 +1,11 @@
-"""Concurrent writers against one SQLite file, through two real server processes."""
+"""Concurrent writers against one database, through two real server processes.
+
+On SQLite that is one file; with TEST_DATABASE=postgresql one PostgreSQL database,
+i.e. two instances of the service scaled out."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import httpx
 import pytest
@@ -17,11 +19,8 @@ WRITES = 40
 
 @pytest.fixture(scope="module")
 def two_servers(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("concurrency")
-    database = tmp / "c.sqlite3"
-    servers.seed(database, 300)
-    with servers.serving(database, tmp / "a.log") as a, servers.serving(database, tmp / "b.log") as b:
-        yield database, [a.base, b.base]
+    with servers.two_instances(tmp_path_factory.mktemp("concurrency")) as (database, running):
+        yield database, running
 
 
 async def _post(client, query, variables, token=None) -> dict:
@@ -31,17 +30,13 @@ async def _post(client, query, variables, token=None) -> dict:
     return response.json()
 
 
-def _one(database, sql, *args):
-    with sqlite3.connect(database) as conn:
-        return conn.execute(sql, args).fetchone()
-
-
 async def test_concurrent_writes_lose_nothing(two_servers):
-    database, bases = two_servers
-    mine_id, code, county, version = _one(
-        database, "SELECT id, code, county_code, version FROM mine WHERE city_code IS NOT NULL ORDER BY id LIMIT 1"
+    database, running = two_servers
+    bases = [server.base for server in running]
+    mine_id, code, county, version = database.one(
+        "SELECT id, code, county_code, version FROM mine WHERE city_code IS NOT NULL ORDER BY id LIMIT 1"
     )
-    audited = _one(database, "SELECT count(*) FROM audit_log WHERE mine_id = ?", mine_id)[0]
+    audited = database.one("SELECT count(*) FROM audit_log WHERE mine_id = ?", mine_id)[0]
     clients = [httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) for base in bases]
     try:
         owner = (await _post(clients[0], LOGIN, {"u": code, "p": PASSWORD}))["data"]["login"]["token"]
@@ -58,8 +53,8 @@ async def test_concurrent_writes_lose_nothing(two_servers):
         results = await asyncio.gather(*jobs)
         assert [r.get("errors") for r in results] == [None] * WRITES
         # Every acknowledged write counted once: in the version and in the audit trail.
-        assert _one(database, "SELECT version FROM mine WHERE id = ?", mine_id)[0] == version + WRITES
-        assert _one(database, "SELECT count(*) FROM audit_log WHERE mine_id = ?", mine_id)[0] == audited + WRITES
+        assert database.one("SELECT version FROM mine WHERE id = ?", mine_id)[0] == version + WRITES
+        assert database.one("SELECT count(*) FROM audit_log WHERE mine_id = ?", mine_id)[0] == audited + WRITES
         versions = sorted(
             r["data"][next(iter(r["data"]))]["version"] for r in results
         )
@@ -77,9 +72,9 @@ async def test_concurrent_writes_lose_nothing(two_servers):
         outcomes = await asyncio.gather(*racing)
         codes = sorted((r.get("errors") or [{"extensions": {"code": "OK"}}])[0]["extensions"]["code"] for r in outcomes)
         assert codes == ["CONFLICT"] * 19 + ["OK"]
-        assert _one(database, "SELECT version FROM mine WHERE id = ?", mine_id)[0] == current + 1
+        assert database.one("SELECT version FROM mine WHERE id = ?", mine_id)[0] == current + 1
     finally:
         for client in clients:
             await client.aclose()
-    for base_log in (database.parent / "a.log", database.parent / "b.log"):
-        assert "Traceback" not in base_log.read_text(), servers.tail(base_log)
+    for server in running:
+        assert "Traceback" not in server.log.read_text(), servers.tail(server.log)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
+import sqldb
 from models.db import make_engine
 from models.enums import MineScale, RegionLevel
 from seed.demo import DatasetMismatch, SeedReport, seed_demo, seed_reference
@@ -18,24 +19,23 @@ PASSWORD = "Demo-Passw0rd"
 N_MINES = 3000
 
 
-async def _seed(path, **kwargs) -> SeedReport:
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+async def _seed(database: sqldb.Database, **kwargs) -> SeedReport:
+    engine = make_engine(database.url)
     try:
         return await seed_demo(engine, password=PASSWORD, **kwargs)
     finally:
         await engine.dispose()
 
 
-def _rows(path, sql: str, *args) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql, args).fetchall()
+def _rows(database: sqldb.Database, sql: str, *args) -> list[tuple]:
+    return database.rows(sql, *args)
 
 
 @pytest.fixture(scope="module")
 async def seeded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("seed") / "t.sqlite3"
-    report = await _seed(path, mines=N_MINES, seed=7)
-    return path, report
+    with sqldb.fresh_database(tmp_path_factory.mktemp("seed")) as database:
+        report = await _seed(database, mines=N_MINES, seed=7)
+        yield database, report
 
 
 # --------------------------------------------------------------------------- regions
@@ -147,8 +147,8 @@ def test_derive_scale_rejects_unknown_row():
 # --------------------------------------------------------------------------- demo dataset
 
 
-async def test_demo_is_deterministic(tmp_path):
-    a, b, c = (tmp_path / f"{x}.sqlite3" for x in "abc")
+async def test_demo_is_deterministic(new_database):
+    a, b, c = (new_database(x) for x in "abc")
     await _seed(a, mines=300, seed=11)
     await _seed(b, mines=300, seed=11)
     await _seed(c, mines=300, seed=12)
@@ -161,44 +161,45 @@ async def test_demo_is_deterministic(tmp_path):
 
 
 async def test_reseeding_changes_nothing_and_mismatch_is_an_error(seeded):
-    path, first = seeded
+    database, first = seeded
     assert first.created and first.mines == N_MINES
-    before = _rows(path, "SELECT COUNT(*), MAX(updated_at), SUM(version) FROM mine")
-    again = await _seed(path, mines=N_MINES, seed=7)
+    before = _rows(database, "SELECT COUNT(*), MAX(updated_at), SUM(version) FROM mine")
+    again = await _seed(database, mines=N_MINES, seed=7)
     assert not again.created
     assert (again.mines, again.accounts, again.guarantors, again.located) == (
         first.mines, first.accounts, first.guarantors, first.located)
-    assert _rows(path, "SELECT COUNT(*), MAX(updated_at), SUM(version) FROM mine") == before
+    assert _rows(database, "SELECT COUNT(*), MAX(updated_at), SUM(version) FROM mine") == before
     with pytest.raises(DatasetMismatch, match="--mines 3000"):
-        await _seed(path, mines=N_MINES + 1, seed=7)
-    with pytest.raises(DatasetMismatch, match="delete"):
-        await _seed(path, mines=N_MINES, seed=8)
-    assert _rows(path, "SELECT key, value FROM dataset_info ORDER BY key") == [
+        await _seed(database, mines=N_MINES + 1, seed=7)
+    start_over = "delete" if sqldb.SQLITE else "drop and re-create"  # how to start over, on this backend
+    with pytest.raises(DatasetMismatch, match=start_over):
+        await _seed(database, mines=N_MINES, seed=8)
+    assert _rows(database, "SELECT key, value FROM dataset_info ORDER BY key") == [
         ("demo.mines", str(N_MINES)), ("demo.seed", "7")]
 
 
 def test_account_counts_per_tier(seeded, regions):
-    path, report = seeded
+    database, report = seeded
     levels = Counter(r["level"] for r in regions.values())
-    tiers = dict(_rows(path, "SELECT tier, COUNT(*) FROM account GROUP BY tier"))
+    tiers = dict(_rows(database, "SELECT tier, COUNT(*) FROM account GROUP BY tier"))
     assert tiers == {"NATIONAL": 10, "PROVINCE": 310, "CITY": 5 * levels["CITY"],
                      "COUNTY": 5 * levels["COUNTY"], "ENTERPRISE": N_MINES}
     assert report.accounts == sum(tiers.values())
-    assert _rows(path, "SELECT username FROM account WHERE tier = 'NATIONAL' ORDER BY id")[0] == ("000000-001",)
+    assert _rows(database, "SELECT username FROM account WHERE tier = 'NATIONAL' ORDER BY id")[0] == ("000000-001",)
     # The -001 account of each province/city/county fills that level's guarantors.
-    fillers = _rows(path, "SELECT username, tier, guarantor_level FROM account "
+    fillers = _rows(database, "SELECT username, tier, guarantor_level FROM account "
                           "WHERE guarantor_level IS NOT NULL AND tier != 'ENTERPRISE'")
     assert len(fillers) == 31 + levels["CITY"] + levels["COUNTY"]
     assert all(u.endswith("-001") and t == g for u, t, g in fillers)
-    assert _rows(path, "SELECT COUNT(*) FROM account a JOIN mine m ON m.id = a.mine_id "
+    assert _rows(database, "SELECT COUNT(*) FROM account a JOIN mine m ON m.id = a.mine_id "
                        "WHERE a.username = m.code AND a.region_code = m.county_code "
                        "AND a.guarantor_level = 'ENTERPRISE'") == [(N_MINES,)]
-    assert len({h for (h,) in _rows(path, "SELECT DISTINCT password_hash FROM account")}) == 1
+    assert len({h for (h,) in _rows(database, "SELECT DISTINCT password_hash FROM account")}) == 1
 
 
 def test_distributions(seeded):
-    path, _ = seeded
-    share = lambda sql: _rows(path, f"SELECT AVG(CASE WHEN {sql} THEN 1.0 ELSE 0 END) FROM mine")[0][0]  # noqa: E731
+    database, _ = seeded
+    share = lambda sql: _rows(database, f"SELECT AVG(CASE WHEN {sql} THEN 1.0 ELSE 0 END) FROM mine")[0][0]  # noqa: E731
     assert 0.71 <= share("scale = 'SMALL'") <= 0.79
     assert 0.17 <= share("scale = 'MEDIUM'") <= 0.23
     assert 0.03 <= share("scale = 'LARGE'") <= 0.07
@@ -209,16 +210,16 @@ def test_distributions(seeded):
     assert 0.21 <= share("mineral_code = '100401'") <= 0.29  # gold
     assert 0.65 <= share("supervisory_body = 'COUNTY'") <= 0.76
     assert 0 < share("scale_override_note IS NOT NULL") <= 0.015
-    heavy = _rows(path, "SELECT province_code FROM mine GROUP BY province_code ORDER BY COUNT(*) DESC LIMIT 7")
+    heavy = _rows(database, "SELECT province_code FROM mine GROUP BY province_code ORDER BY COUNT(*) DESC LIMIT 7")
     assert {"530000", "430000", "520000"} <= {p for (p,) in heavy}
 
 
 def test_mine_rows_are_consistent(seeded, regions):
-    path, _ = seeded
+    database, _ = seeded
     scale_rows = {m["code"]: m["scale_row"] for m in mineral_rows()}
     geo = load_json("province_geo.json")["provinces"]
     phone = re.compile(r"1[3-9]\d{9}")
-    mines = _rows(path, "SELECT code, province_code, city_code, county_code, mineral_code, scale, "
+    mines = _rows(database, "SELECT code, province_code, city_code, county_code, mineral_code, scale, "
                         "scale_override_note, design_capacity, capacity_unit, development_method, "
                         "development_detail, supervisory_body, principal_name, principal_phone, lat, lng, "
                         "source_datum, location_updated_at, updated_at, version FROM mine")
@@ -243,27 +244,27 @@ def test_mine_rows_are_consistent(seeded, regions):
             _, _, x0, y0, x1, y1 = geo[province]
             assert x0 <= lng <= x1 and y0 <= lat <= y1 and datum in ("WGS84", "GCJ02")
             assert located_at <= updated_at
-        assert "2022-01-01" <= updated_at < "2027-01-01" and version >= 1
+        assert datetime(2022, 1, 1) <= updated_at < datetime(2027, 1, 1) and version >= 1
 
 
 def test_guarantors(seeded):
-    path, report = seeded
-    assert report.guarantors == _rows(path, "SELECT COUNT(*) FROM guarantor")[0][0] > 0
-    assert _rows(path, "SELECT COUNT(*) FROM guarantor g JOIN mine m ON m.id = g.mine_id "
+    database, report = seeded
+    assert report.guarantors == _rows(database, "SELECT COUNT(*) FROM guarantor")[0][0] > 0
+    assert _rows(database, "SELECT COUNT(*) FROM guarantor g JOIN mine m ON m.id = g.mine_id "
                        "WHERE g.level = 'CITY' AND m.city_code IS NULL") == [(0,)]
-    levels = {lv for (lv,) in _rows(path, "SELECT DISTINCT level FROM guarantor")}
+    levels = {lv for (lv,) in _rows(database, "SELECT DISTINCT level FROM guarantor")}
     assert levels == {"PROVINCE", "CITY", "COUNTY", "ENTERPRISE"}
     # Each guarantor was entered by the account allowed to fill that level for that mine.
-    assert _rows(path, """
+    assert _rows(database, """
         SELECT COUNT(*) FROM guarantor g JOIN mine m ON m.id = g.mine_id JOIN account a ON a.id = g.entered_by
         WHERE a.guarantor_level != g.level OR a.region_code != CASE g.level
             WHEN 'PROVINCE' THEN m.province_code WHEN 'CITY' THEN m.city_code ELSE m.county_code END
             OR (g.level = 'ENTERPRISE' AND a.mine_id != m.id)""") == [(0,)]
     # A mine's version counts its changes: at least one per guarantor (and location).
-    assert _rows(path, """
-        SELECT COUNT(*) FROM mine m WHERE m.version < 1 + (m.lat IS NOT NULL)
+    assert _rows(database, """
+        SELECT COUNT(*) FROM mine m WHERE m.version < 1 + CASE WHEN m.lat IS NOT NULL THEN 1 ELSE 0 END
             + (SELECT COUNT(*) FROM guarantor g WHERE g.mine_id = m.id)""") == [(0,)]
-    assert _rows(path, "SELECT COUNT(*) FROM guarantor g JOIN mine m ON m.id = g.mine_id "
+    assert _rows(database, "SELECT COUNT(*) FROM guarantor g JOIN mine m ON m.id = g.mine_id "
                        "WHERE g.updated_at > m.updated_at") == [(0,)]
 
 
@@ -280,17 +281,17 @@ def test_generated_columns_match_the_tables():
             assert table_columns[name].nullable, name
 
 
-async def test_reference_only_then_foreign_data_blocks_the_demo(tmp_path):
-    path = tmp_path / "t.sqlite3"
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+async def test_reference_only_then_foreign_data_blocks_the_demo(new_database):
+    database = new_database()
+    engine = make_engine(database.url)
     try:
         await seed_reference(engine)
         await seed_reference(engine)  # loads only into empty tables
-        assert _rows(path, "SELECT COUNT(*) FROM region") == [(len(region_rows()),)]
-        assert _rows(path, "SELECT COUNT(*) FROM mineral_type") == [(len(mineral_rows()),)]
-        with sqlite3.connect(path) as conn:
+        assert _rows(database, "SELECT COUNT(*) FROM region") == [(len(region_rows()),)]
+        assert _rows(database, "SELECT COUNT(*) FROM mineral_type") == [(len(mineral_rows()),)]
+        with database.connect() as conn:
             conn.execute("INSERT INTO account (username, password_hash, tier, created_at) "
-                         "VALUES ('admin', 'x', 'NATIONAL', '2022-01-01 00:00:00.000000')")
+                         "VALUES ('admin', 'x', 'NATIONAL', ?)", (datetime(2022, 1, 1),))
         with pytest.raises(DatasetMismatch, match="did not come from the demo seed"):
             await seed_demo(engine, mines=10, password=PASSWORD)
     finally:

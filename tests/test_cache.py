@@ -1,0 +1,71 @@
+"""The response cache: repeated queries are answered from memory, never stale, never
+across scopes."""
+
+from __future__ import annotations
+
+from queries import DASHBOARD, DRILL_DOWN, ME, SET_GUARANTOR
+from test_stats import StatementCounter
+
+PERSON = {"name": "缓存", "position": "副县长", "phone": "13912345678"}
+
+
+async def _post(env, query, variables=None, token=None):
+    response = await env.client.post(
+        "/graphql", json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+    return response.headers.get("x-cache"), response.json()
+
+
+async def test_a_repeated_query_is_served_from_the_cache(fresh_env):
+    token = await fresh_env.token("000000-002")
+    variables = {"filter": {"productionStatuses": ["NORMAL"], "mineralCodes": ["10"]}}
+    first_status, first = await _post(fresh_env, DRILL_DOWN, variables, token)
+    with StatementCounter(fresh_env.app.state.engine) as counter:
+        second_status, second = await _post(fresh_env, DRILL_DOWN, variables, token)
+    assert (first_status, second_status) == ("miss", "hit")
+    assert second == first
+    assert len(counter.statements) == 2  # the token and the data version; no counting
+
+
+async def test_accounts_of_one_scope_share_answers_but_scopes_never_do(fresh_env):
+    county = fresh_env.db.execute("SELECT county_code FROM mine ORDER BY id LIMIT 1").fetchone()[0]
+    other = fresh_env.db.execute(
+        "SELECT county_code FROM mine WHERE county_code != ? ORDER BY id LIMIT 1", (county,)
+    ).fetchone()[0]
+    status_a, a = await _post(fresh_env, DASHBOARD, token=await fresh_env.token(f"{county}-004"))
+    status_b, b = await _post(fresh_env, DASHBOARD, token=await fresh_env.token(f"{county}-005"))
+    status_c, c = await _post(fresh_env, DASHBOARD, token=await fresh_env.token(f"{other}-005"))
+    assert (status_b, status_c) == ("hit", "miss") and status_a in ("hit", "miss")
+    assert a == b
+    assert c["data"]["dashboard"]["region"]["code"] == other != county
+
+
+async def test_a_write_is_seen_at_once(fresh_env):
+    mine = fresh_env.db.execute("SELECT id, code, county_code FROM mine ORDER BY id LIMIT 1").fetchone()
+    token = await fresh_env.token("000000-003")
+    await _post(fresh_env, DASHBOARD, token=token)
+    _, before = await _post(fresh_env, DASHBOARD, token=token)
+    await fresh_env.gql(SET_GUARANTOR, {"id": str(mine["id"]), "level": "ENTERPRISE", "input": PERSON},
+                        await fresh_env.token(mine["code"]))
+    status, after = await _post(fresh_env, DASHBOARD, token=token)
+    assert status == "miss"
+    assert after["data"]["dashboard"]["updatedAt"] > before["data"]["dashboard"]["updatedAt"]
+
+
+async def test_a_change_made_outside_the_service_is_seen_at_once(fresh_env):
+    token = await fresh_env.token("000000-004")
+    _, before = await _post(fresh_env, DASHBOARD, token=token)
+    await _post(fresh_env, DASHBOARD, token=token)
+    fresh_env.db.execute("UPDATE mine SET scale = 'LARGE' WHERE id = (SELECT min(id) FROM mine WHERE scale = 'SMALL')")
+    fresh_env.db.commit()
+    status, after = await _post(fresh_env, DASHBOARD, token=token)
+    assert status == "miss"
+    assert after["data"]["dashboard"]["stats"]["large"] == before["data"]["dashboard"]["stats"]["large"] + 1
+
+
+async def test_answers_about_the_caller_are_never_cached(fresh_env):
+    token = await fresh_env.token("000000-005")
+    for _ in range(2):
+        status, body = await _post(fresh_env, ME, token=token)
+        assert status is None and body["data"]["me"]["username"] == "000000-005"
