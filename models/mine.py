@@ -17,6 +17,9 @@ class Mine(SQLModel, table=True):
         Index("ix_mine_province_category", "province_code", "category_code"),
         Index("ix_mine_city_category", "city_code", "category_code"),
         Index("ix_mine_mineral", "mineral_code"),
+        # Covers the county-grained statistics (see the migration that adds it).
+        Index("ix_mine_statistics", "county_code", "category_code", "group_code", "mineral_code", "scale",
+              "production_status", "workers_per_shift", "max_depth"),
         # The bounding-box prefilter of minesNear.
         Index("ix_mine_lat_lng", "lat", "lng"),
     )

@@ -74,18 +74,24 @@ class Trees:
     def nation(self) -> RegionNode:
         return self.regions[NATION_CODE]
 
-    def region_ancestors(self, node: RegionNode) -> list[RegionNode]:
+    def region_ancestors(self, node: RegionNode) -> tuple[RegionNode, ...]:
         """The node itself and every ancestor up to the nation."""
-        chain = [node]
-        while chain[-1].parent_code is not None:
-            chain.append(self.regions[chain[-1].parent_code])
-        return chain
+        return _chain(node, self.regions)
 
-    def mineral_ancestors(self, node: MineralNode) -> list[MineralNode]:
-        chain = [node]
-        while chain[-1].parent_code is not None:
-            chain.append(self.minerals[chain[-1].parent_code])
-        return chain
+    def mineral_ancestors(self, node: MineralNode) -> tuple[MineralNode, ...]:
+        return _chain(node, self.minerals)
+
+
+def _chain(node, nodes: dict) -> tuple:
+    # Trees are static, so each node keeps its chain once computed (rollups walk
+    # it for every counted row).
+    chain = node.__dict__.get("_ancestors")
+    if chain is None:
+        links = [node]
+        while links[-1].parent_code is not None:
+            links.append(nodes[links[-1].parent_code])
+        chain = node.__dict__["_ancestors"] = tuple(links)
+    return chain
 
 
 def build_trees(region_rows, mineral_rows) -> Trees:

@@ -15,15 +15,17 @@ from strawberry.dataloader import DataLoader
 from auth.scope import jurisdiction
 from models.audit import AuditLog
 from models.mine import Guarantor, Mine
-from resolvers.stats import completeness, mine_stats, mineral_counts, region_counts
+from resolvers.stats import Counts, mineral_rollup, region_rollup, single_region_counts
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from auth.scope import Scope
     from models.trees import MineralNode, RegionNode, Trees
     from resolvers.filters import FilterSpec
-    from resolvers.stats import Counts
+    from resolvers.stats import Measures
     from settings import Settings
 
 
@@ -36,7 +38,10 @@ class Loaders:
         self.trees = trees
         self.scope = scope
         self.settings = settings
-        self._counts: dict[tuple, DataLoader] = {}
+        self._region_loaders: dict[tuple, DataLoader] = {}
+        self._region_rollups: dict[tuple, list[tuple[RegionNode, dict[str, Counts]]]] = {}
+        self._mineral_loaders: dict[tuple, DataLoader] = {}
+        self._mineral_rollups: dict[tuple, dict[str, Counts]] = {}
         self.mine = DataLoader(self._load_mines)
         self.guarantors = DataLoader(self._load_guarantors)
         self.history = DataLoader(self._load_history)
@@ -47,25 +52,60 @@ class Loaders:
             with suppress(KeyError):  # not cached yet
                 loader.clear(mine_id)
 
-    def region_stats(self, spec: FilterSpec) -> DataLoader[RegionNode, Counts]:
-        return self._counts_loader(region_counts, mine_stats, spec)
+    # Counts of regions and mineral types. A resolver first asks `*_now`, which
+    # answers from what this request has already counted (no await, no task);
+    # only the first node of a subtree waits for the batched statement.
 
-    def region_completeness(self, spec: FilterSpec) -> DataLoader[RegionNode, Counts]:
-        return self._counts_loader(region_counts, completeness, spec)
+    def region_counts_now(self, measures: Measures, spec: FilterSpec, node: RegionNode) -> Counts | None:
+        for top, rollup in self._region_rollups.get((measures, spec), ()):
+            if top.column is None or getattr(node, top.column) == top.code:
+                return rollup.get(node.code) or Counts()
+        return None
 
-    def mineral_stats(self, spec: FilterSpec) -> DataLoader[MineralNode, Counts]:
-        return self._counts_loader(mineral_counts, mine_stats, spec)
-
-    def _counts_loader(self, count, measures, spec: FilterSpec) -> DataLoader:
-        """One loader per (tree, measures, filter): the nodes asked for in one tick share one statement."""
-        key = (count, measures, spec)
-        loader = self._counts.get(key)
+    def region_counts(self, measures: Measures, spec: FilterSpec, node: RegionNode) -> Awaitable[Counts]:
+        key = (measures, spec)
+        loader = self._region_loaders.get(key)
         if loader is None:
-            async def load(nodes: list) -> list[Counts]:
-                return await count(self.engine, self.scope, spec, self.trees, self.settings, measures, nodes)
+            async def load(nodes: list[RegionNode]) -> list[Counts]:
+                return await self._count_regions(measures, spec, nodes)
 
-            loader = self._counts[key] = DataLoader(load)
-        return loader
+            loader = self._region_loaders[key] = DataLoader(load)
+        return loader.load(node)
+
+    async def _count_regions(self, measures: Measures, spec: FilterSpec, nodes: list[RegionNode]) -> list[Counts]:
+        pending = [n for n in nodes if self.region_counts_now(measures, spec, n) is None]
+        if len(pending) == 1 and len(nodes) == 1:
+            # A region asked for on its own (a dashboard): count just that.
+            args = (self.engine, self.scope, spec, self.trees, self.settings, measures)
+            return [await single_region_counts(*args, pending[0])]
+        if pending:
+            rollup = await region_rollup(self.engine, self.scope, spec, self.trees, self.settings, measures, pending)
+            self._region_rollups.setdefault((measures, spec), []).append(rollup)
+        return [self.region_counts_now(measures, spec, n) for n in nodes]
+
+    async def prefetch_region_rollup(self, measures: Measures, spec: FilterSpec, top: RegionNode) -> None:
+        """Count the whole subtree under `top` now (a drill-down is coming)."""
+        if self.region_counts_now(measures, spec, top) is None:
+            rollup = await region_rollup(self.engine, self.scope, spec, self.trees, self.settings, measures, [top])
+            self._region_rollups.setdefault((measures, spec), []).append(rollup)
+
+    def mineral_counts_now(self, measures: Measures, spec: FilterSpec, node: MineralNode) -> Counts | None:
+        rollup = self._mineral_rollups.get((measures, spec))
+        return None if rollup is None else rollup.get(node.code) or Counts()
+
+    def mineral_counts(self, measures: Measures, spec: FilterSpec, node: MineralNode) -> Awaitable[Counts]:
+        key = (measures, spec)
+        loader = self._mineral_loaders.get(key)
+        if loader is None:
+            async def load(nodes: list[MineralNode]) -> list[Counts]:
+                if key not in self._mineral_rollups:
+                    self._mineral_rollups[key] = await mineral_rollup(
+                        self.engine, self.scope, spec, self.trees, self.settings, measures
+                    )
+                return [self.mineral_counts_now(measures, spec, n) for n in nodes]
+
+            loader = self._mineral_loaders[key] = DataLoader(load)
+        return loader.load(node)
 
     async def _load_mines(self, ids: list[int]):
         statement = select(Mine).where(Mine.id.in_(ids), jurisdiction(self.scope))

@@ -1,15 +1,18 @@
-"""Grouped statistics: one SQL statement per batch of nodes, rolled up in memory.
+"""Grouped statistics: one SQL statement per subtree, rolled up in memory.
 
-A batch (all regions, or all mineral types, whose statistic one request asks
-for at the same depth, under one filter) becomes a single GROUP BY at the
-finest grain among them; each row is then added to every requested node it
-lies under (its own grain node and the ancestors the batch asked for).
+A batch of regions (all those whose statistic one request asks for before it
+waits, under one filter) becomes a single GROUP BY county over the batch's
+common subtree; the rows are added up the tree in memory, and every later node
+of that subtree is answered from the result without another statement. The
+mineral tree is small: one GROUP BY leaf answers all of it. Category counts
+are measures of their own (not a grouping key), so rows stay one per county.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import add
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, exists, func, or_, select
@@ -31,22 +34,30 @@ if TYPE_CHECKING:
     from settings import Settings
 
 Measures = Callable[["Settings"], list[tuple[str, "ColumnElement"]]]
+CATEGORY = "category:"
 
 
-@dataclass
+@lru_cache
+def _index(names: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(names)}
+
+
 class Counts:
-    """Named sums for one node, plus its mine count per top-level category."""
+    """Named sums for one node; `category:<code>` names hold the per-category totals."""
 
-    values: dict[str, int] = field(default_factory=dict)
-    by_category: dict[str, int] = field(default_factory=dict)
+    __slots__ = ("names", "numbers")
 
-    def add(self, category: str, names: list[str], numbers) -> None:
-        for name, number in zip(names, numbers, strict=True):
-            self.values[name] = self.values.get(name, 0) + number
-        self.by_category[category] = self.by_category.get(category, 0) + numbers[0]
+    def __init__(self, names: tuple[str, ...] = (), numbers: list[int] | None = None) -> None:
+        self.names = names
+        self.numbers = numbers if numbers is not None else [0] * len(names)
 
     def __getitem__(self, name: str) -> int:
-        return self.values.get(name, 0)
+        i = _index(self.names).get(name)
+        return 0 if i is None else self.numbers[i]
+
+    @property
+    def by_category(self) -> dict[str, int]:
+        return {n[len(CATEGORY):]: v for n, v in zip(self.names, self.numbers) if n.startswith(CATEGORY)}
 
 
 def _count_if(condition) -> ColumnElement:
@@ -58,7 +69,7 @@ def has_guarantor(level: GuarantorLevel) -> ColumnElement[bool]:
 
 
 def mine_stats(settings: Settings) -> list[tuple[str, ColumnElement]]:
-    """MineStats: the home page's counts. The first measure is always the total."""
+    """MineStats: the home page's counts."""
     return [
         ("total", func.count()),
         ("large", _count_if(Mine.scale == "LARGE")),
@@ -87,66 +98,75 @@ def completeness(settings: Settings) -> list[tuple[str, ColumnElement]]:
     ]
 
 
-def _subtree_restriction(nodes: Sequence[RegionNode | MineralNode]) -> ColumnElement[bool] | None:
-    """Only rows under some requested node (None: a root node covers all)."""
-    by_column: dict[str, set[str]] = {}
-    for node in nodes:
-        if node.column is None:
-            return None
-        by_column.setdefault(node.column, set()).add(node.code)
-    return or_(*(getattr(Mine, col).in_(sorted(codes)) for col, codes in by_column.items()))
+def _subtree_restriction(node: RegionNode | None) -> ColumnElement[bool] | None:
+    if node is None or node.column is None:
+        return None
+    return getattr(Mine, node.column) == node.code
 
 
 async def _grouped(
     engine: AsyncEngine, scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
-    measures: Measures, grain: str | None, nodes: Sequence,
-) -> tuple[list[str], list]:
-    named = measures(settings)
-    keys = [getattr(Mine, grain)] if grain else []
+    measures: Measures, grain: str | None, within: RegionNode | None,
+) -> tuple[tuple[str, ...], list]:
+    named = [
+        *measures(settings),
+        *((CATEGORY + node.code, _count_if(Mine.category_code == node.code)) for node in trees.categories),
+    ]
     conditions = [jurisdiction(scope), *filter_clauses(spec, trees, settings)]
-    restriction = _subtree_restriction(nodes)
-    if restriction is not None:
+    if (restriction := _subtree_restriction(within)) is not None:
         conditions.append(restriction)
-    statement = (
-        select(*keys, Mine.category_code, *(expr for _, expr in named))
-        .where(and_(*conditions))
-        .group_by(*keys, Mine.category_code)
-    )
+    keys = [getattr(Mine, grain)] if grain else []
+    statement = select(*keys, *(expr for _, expr in named)).where(and_(*conditions))
+    if keys:
+        statement = statement.group_by(*keys)
     async with engine.connect() as conn:
         rows = (await conn.execute(statement)).all()
-    return [name for name, _ in named], rows
+    return tuple(name for name, _ in named), rows
 
 
-# Region grain: the finest level asked for decides the GROUP BY column; a level
-# mixing cities with province-administered counties groups by county.
-_REGION_GRAIN = {0: None, 1: "province_code", 2: "city_code", 3: "county_code"}
-_MINERAL_GRAIN = {1: "category_code", 2: "group_code", 3: "mineral_code"}
+def _lowest_common_ancestor(trees: Trees, nodes: Sequence[RegionNode]) -> RegionNode:
+    common: list[RegionNode] | None = None
+    for node in nodes:
+        chain = list(reversed(trees.region_ancestors(node)))  # nation first
+        common = chain if common is None else [a for a, b in zip(common, chain) if a is b]
+    return common[-1]
 
 
-async def region_counts(
+async def region_rollup(
     engine: AsyncEngine, scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
     measures: Measures, nodes: Sequence[RegionNode],
-) -> list[Counts]:
-    grain = _REGION_GRAIN[max(node.level.depth for node in nodes)]
-    names, rows = await _grouped(engine, scope, spec, trees, settings, measures, grain, nodes)
-    wanted = {node.code: Counts() for node in nodes}
-    for grain_code, category, *numbers in (r if grain else (None, *r) for r in rows):
-        start = trees.regions[grain_code] if grain_code else trees.nation
-        for ancestor in trees.region_ancestors(start):
-            if (counts := wanted.get(ancestor.code)) is not None:
-                counts.add(category, names, numbers)
-    return [wanted[node.code] for node in nodes]
+) -> tuple[RegionNode, dict[str, Counts]]:
+    """Counts for every region under the nodes' lowest common ancestor (itself included)."""
+    top = _lowest_common_ancestor(trees, nodes)
+    names, rows = await _grouped(engine, scope, spec, trees, settings, measures, "county_code", top)
+    sums: dict[str, list[int]] = {}
+    for county, *numbers in rows:
+        for ancestor in trees.region_ancestors(trees.regions[county]):
+            current = sums.get(ancestor.code)
+            sums[ancestor.code] = numbers if current is None else list(map(add, current, numbers))
+            if ancestor is top:
+                break
+    return top, {code: Counts(names, numbers) for code, numbers in sums.items()}
 
 
-async def mineral_counts(
+async def single_region_counts(
     engine: AsyncEngine, scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
-    measures: Measures, nodes: Sequence[MineralNode],
-) -> list[Counts]:
-    grain = _MINERAL_GRAIN[max(node.level for node in nodes)]
-    names, rows = await _grouped(engine, scope, spec, trees, settings, measures, grain, nodes)
-    wanted = {node.code: Counts() for node in nodes}
-    for grain_code, category, *numbers in rows:
-        for ancestor in trees.mineral_ancestors(trees.minerals[grain_code]):
-            if (counts := wanted.get(ancestor.code)) is not None:
-                counts.add(category, names, numbers)
-    return [wanted[node.code] for node in nodes]
+    measures: Measures, node: RegionNode,
+) -> Counts:
+    """One region on its own (a dashboard): a single row of sums."""
+    names, rows = await _grouped(engine, scope, spec, trees, settings, measures, None, node)
+    return Counts(names, list(rows[0]))
+
+
+async def mineral_rollup(
+    engine: AsyncEngine, scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
+    measures: Measures,
+) -> dict[str, Counts]:
+    """Counts for every node of the mineral tree, from one statement by leaf."""
+    names, rows = await _grouped(engine, scope, spec, trees, settings, measures, "mineral_code", None)
+    sums: dict[str, list[int]] = {}
+    for leaf, *numbers in rows:
+        for ancestor in trees.mineral_ancestors(trees.minerals[leaf]):
+            current = sums.get(ancestor.code)
+            sums[ancestor.code] = numbers if current is None else list(map(add, current, numbers))
+    return {code: Counts(names, numbers) for code, numbers in sums.items()}

@@ -15,6 +15,7 @@ from resolvers.regions import get_region, root_region
 from schema.enums import Datum, GuarantorLevel
 from schema.inputs import MineFilterInput
 from schema.permissions import IsAuthenticated
+from schema.prefetch import prefetch_region_counts
 from schema.types.account import DashboardType, UserType
 from schema.types.campaign import GuarantorSuggestionType
 from schema.types.common import local_time
@@ -38,8 +39,10 @@ class Query:
         return DashboardType()
 
     @_authenticated("A region by 6-digit code; no code: the caller's own root region.")
-    def region(self, info: Info, code: str | None = None) -> RegionType | None:
-        return RegionType.of(get_region(info.context, code))
+    async def region(self, info: Info, code: str | None = None) -> RegionType | None:
+        node = get_region(info.context, code)
+        await prefetch_region_counts(info, node)
+        return RegionType.of(node)
 
     @_authenticated("One mine, if it is inside the caller's jurisdiction.")
     async def mine(self, info: Info, id: strawberry.ID) -> MineType | None:

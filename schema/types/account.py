@@ -8,13 +8,13 @@ import strawberry
 from strawberry.types import Info
 
 from auth.users import CurrentUser
-from resolvers.filters import EMPTY
+from resolvers.stats import completeness, mine_stats
 from resolvers.regions import latest_update, root_region
 from schema.enums import GuarantorLevel, UserTier
 from schema.types.campaign import CompletenessType
 from schema.types.common import local_time
 from schema.types.mine import MineType
-from schema.types.region import RegionType
+from schema.types.region import RegionType, region_counted
 from schema.types.stats import MineStatsType
 
 
@@ -66,12 +66,9 @@ class DashboardType:
         return RegionType.of(root_region(info.context))
 
     @strawberry.field
-    async def stats(self, info: Info) -> MineStatsType:
-        ctx = info.context
-        counts = await ctx.loaders.region_stats(EMPTY).load(root_region(ctx))
-        return MineStatsType.build(counts, ctx.trees)
+    def stats(self, info: Info) -> MineStatsType:
+        return region_counted(info, None, root_region(info.context), mine_stats, MineStatsType.build)
 
     @strawberry.field(description="Campaign progress (locations, guarantors) in the caller's jurisdiction.")
-    async def completeness(self, info: Info) -> CompletenessType:
-        ctx = info.context
-        return CompletenessType.build(await ctx.loaders.region_completeness(EMPTY).load(root_region(ctx)))
+    def completeness(self, info: Info) -> CompletenessType:
+        return region_counted(info, None, root_region(info.context), completeness, CompletenessType.build)

@@ -13,11 +13,13 @@ from models.errors import BadUserInput
 from models.trees import RegionNode
 from resolvers.filters import FilterSpec
 from resolvers.mines import MinePage
+from resolvers.stats import mine_stats
 from schema.enums import Datum, DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
 from schema.types.campaign import MineChangeType
 from schema.types.common import local_time
 from schema.types.mineral import MineralTypeType
 from schema.types.region import RegionType
+from schema.types.stats import counted
 
 
 @strawberry.type(name="Contact")
@@ -182,11 +184,15 @@ class MineConnectionType:
         return cls(page=page, spec=spec, anchor=anchor)
 
     @strawberry.field(description="Every match, regardless of first/after.")
-    async def total_count(self, info: Info) -> int:
+    def total_count(self, info: Info) -> int:
         # The same batched grouped count as the statistics (one statement for
         # all connections of a level under one filter).
-        counts = await info.context.loaders.region_stats(self.spec).load(self.anchor)
-        return counts["total"]
+        loaders, spec, anchor = info.context.loaders, self.spec, self.anchor
+        return counted(
+            loaders.region_counts_now(mine_stats, spec, anchor),
+            lambda: loaders.region_counts(mine_stats, spec, anchor),
+            lambda counts: counts["total"],
+        )
 
     @strawberry.field
     def edges(self, info: Info) -> list[MineEdgeType]:

@@ -11,7 +11,8 @@ from models.trees import MineralNode
 from resolvers.filters import parse_filter
 from resolvers.regions import get_region
 from schema.inputs import MineFilterInput
-from schema.types.stats import MineStatsType
+from resolvers.stats import mine_stats
+from schema.types.stats import MineStatsType, counted
 
 
 @strawberry.type(name="MineralType")
@@ -35,12 +36,16 @@ class MineralTypeType:
         return [MineralTypeType.of(child) for child in self.node.children]
 
     @strawberry.field(description="Counts of mines of this type in the caller's jurisdiction.")
-    async def stats(
+    def stats(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> MineStatsType:
         ctx = info.context
         spec = parse_filter(filter, ctx.scope, ctx.trees)
         if region_code is not None:
             spec = spec.within(get_region(ctx, region_code).code)
-        counts = await ctx.loaders.mineral_stats(spec).load(self.node)
-        return MineStatsType.build(counts, ctx.trees)
+        loaders, node = ctx.loaders, self.node
+        return counted(
+            loaders.mineral_counts_now(mine_stats, spec, node),
+            lambda: loaders.mineral_counts(mine_stats, spec, node),
+            lambda counts: MineStatsType.build(counts, ctx.trees),
+        )

@@ -14,10 +14,23 @@ from schema.enums import RegionLevel
 from schema.inputs import MineFilterInput
 from models.trees import RegionNode
 from schema.types.campaign import CompletenessType
-from schema.types.stats import MineStatsType
+from resolvers.stats import completeness, mine_stats
+from schema.types.stats import MineStatsType, counted
 
 if TYPE_CHECKING:
     from schema.types.mine import MineConnectionType
+
+
+def region_counted(info: Info, raw_filter, node: RegionNode, measures, build):
+    """Counts of `node` under a filter, built into a GraphQL type (now, or awaitable)."""
+    ctx = info.context
+    spec = parse_filter(raw_filter, ctx.scope, ctx.trees)
+    loaders = ctx.loaders
+    return counted(
+        loaders.region_counts_now(measures, spec, node),
+        lambda: loaders.region_counts(measures, spec, node),
+        lambda counts: build(counts, ctx.trees),
+    )
 
 
 @strawberry.type(name="Region")
@@ -41,17 +54,12 @@ class RegionType:
         return [RegionType.of(child) for child in region_children(info.context, self.node)]
 
     @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction).")
-    async def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
-        ctx = info.context
-        spec = parse_filter(filter, ctx.scope, ctx.trees)
-        counts = await ctx.loaders.region_stats(spec).load(self.node)
-        return MineStatsType.build(counts, ctx.trees)
+    def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
+        return region_counted(info, filter, self.node, mine_stats, MineStatsType.build)
 
     @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction).")
-    async def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
-        ctx = info.context
-        spec = parse_filter(filter, ctx.scope, ctx.trees)
-        return CompletenessType.build(await ctx.loaders.region_completeness(spec).load(self.node))
+    def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
+        return region_counted(info, filter, self.node, completeness, CompletenessType.build)
 
     @strawberry.field(description="Mines in this region, ordered by region code then mine code.")
     async def mines(
