@@ -124,6 +124,18 @@ async def _grouped(
     return tuple(name for name, _ in named), rows
 
 
+def _sum_up(names: tuple[str, ...], rows, ancestors, top) -> dict[str, Counts]:
+    """Add each grain row (code, *numbers) to its node and every ancestor up to `top`."""
+    sums: dict[str, list[int]] = {}
+    for code, *numbers in rows:
+        for ancestor in ancestors(code):
+            current = sums.get(ancestor.code)
+            sums[ancestor.code] = numbers if current is None else list(map(add, current, numbers))
+            if ancestor is top:
+                break
+    return {code: Counts(names, numbers) for code, numbers in sums.items()}
+
+
 def _lowest_common_ancestor(trees: Trees, nodes: Sequence[RegionNode]) -> RegionNode:
     common: list[RegionNode] | None = None
     for node in nodes:
@@ -139,14 +151,7 @@ async def region_rollup(
     """Counts for every region under the nodes' lowest common ancestor (itself included)."""
     top = _lowest_common_ancestor(trees, nodes)
     names, rows = await _grouped(engine, scope, spec, trees, settings, measures, "county_code", top)
-    sums: dict[str, list[int]] = {}
-    for county, *numbers in rows:
-        for ancestor in trees.region_ancestors(trees.regions[county]):
-            current = sums.get(ancestor.code)
-            sums[ancestor.code] = numbers if current is None else list(map(add, current, numbers))
-            if ancestor is top:
-                break
-    return top, {code: Counts(names, numbers) for code, numbers in sums.items()}
+    return top, _sum_up(names, rows, lambda code: trees.region_ancestors(trees.regions[code]), top)
 
 
 async def single_region_counts(
@@ -164,9 +169,4 @@ async def mineral_rollup(
 ) -> dict[str, Counts]:
     """Counts for every node of the mineral tree, from one statement by leaf."""
     names, rows = await _grouped(engine, scope, spec, trees, settings, measures, "mineral_code", None)
-    sums: dict[str, list[int]] = {}
-    for leaf, *numbers in rows:
-        for ancestor in trees.mineral_ancestors(trees.minerals[leaf]):
-            current = sums.get(ancestor.code)
-            sums[ancestor.code] = numbers if current is None else list(map(add, current, numbers))
-    return {code: Counts(names, numbers) for code, numbers in sums.items()}
+    return _sum_up(names, rows, lambda code: trees.mineral_ancestors(trees.minerals[code]), None)
