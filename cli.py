@@ -59,6 +59,21 @@ def serve(
     )
 
 
+@cli.command()
+def operations(as_json: bool = typer.Option(False, "--json", help="A manifest {name: sha256} for clients.")) -> None:
+    """The persisted operations (schema/operations/) and the sha256 clients send for each."""
+    import json
+
+    from schema.persisted import registry
+
+    found = sorted(registry().values(), key=lambda op: op.name)
+    if as_json:
+        typer.echo(json.dumps({op.name: op.sha256 for op in found}, indent=2))
+    else:
+        for op in found:
+            typer.echo(f"{op.sha256}  {op.name}")
+
+
 @cli.command("export-schema")
 def export_schema(path: Path = typer.Argument(Path("schema.graphql"))) -> None:
     """Write the GraphQL schema (SDL) that clients rely on."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,8 +18,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'minegraph.sqlite3'}"
     host: str = "127.0.0.1"
     port: int = 8000
-    # Production mode hides GraphiQL and schema introspection.
-    production: bool = False
+    # MINEGRAPH_ENV=production hides GraphiQL, introspection and field suggestions,
+    # and accepts only the persisted operations of schema/operations/.
+    minegraph_env: Literal["development", "production"] = "development"
     # Signs pagination cursors; when unset, one is generated once and kept
     # beside an SQLite database (several instances must share an explicit one).
     secret_key: str = ""
@@ -41,9 +43,20 @@ class Settings(BaseSettings):
     # Time zone that DateTime values are presented in (stored as UTC).
     timezone: str = "Asia/Shanghai"
     max_page_size: int = 100
+    # GraphQL abuse limits (see docs/security.md).
+    max_query_depth: int = 12
+    max_query_tokens: int = 3000
+    max_query_aliases: int = 30
+    max_query_cost: int = 50_000  # objects a query may return, estimated before it runs
+    max_body_bytes: int = 100_000
+    request_timeout_s: float = 15.0
     # Answers kept per process for repeated queries (0 turns the cache off).
     response_cache_mb: int = 128
     log_level: str = "INFO"
+
+    @property
+    def production(self) -> bool:
+        return self.minegraph_env == "production"
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

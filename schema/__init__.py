@@ -2,23 +2,57 @@
 
 from __future__ import annotations
 
-import strawberry
+from typing import TYPE_CHECKING
 
-from strawberry.extensions import ValidationCache
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
 
 from schema.caching import DocumentCache, ResponseCache
+from schema.cost import CostLimit
 from schema.errors import ErrorCodes
 from schema.mutation import Mutation
 from schema.query import Query
+from settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class MinegraphSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         """Expected errors are answers, not incidents: ErrorCodes logs the unexpected."""
 
 
-schema = MinegraphSchema(
-    query=Query,
-    mutation=Mutation,
+def build_schema(settings: Settings) -> MinegraphSchema:
+    """The schema with the abuse limits of these settings; production also hides
+    introspection and field suggestions."""
     # Factories: Strawberry makes fresh extension instances for every request.
-    extensions=[ErrorCodes, DocumentCache, lambda: ValidationCache(maxsize=512), ResponseCache],
-)
+    extensions: list[Callable] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        DocumentCache,
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: ValidationCache(maxsize=512),
+        lambda: CostLimit(settings.max_query_cost),
+        ResponseCache,
+    ]
+    if settings.production:
+        extensions.insert(1, DisableIntrospection)
+    return MinegraphSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.production),
+    )
+
+
+# The development schema: its SDL is the checked-in schema.graphql.
+schema = build_schema(Settings())

@@ -24,8 +24,8 @@ CACHEABLE_ROOTS = frozenset({"dashboard", "region", "mine", "mines", "mineralTyp
 
 
 @lru_cache(maxsize=512)
-def _parse(query: str) -> DocumentNode:
-    return parse(query)
+def _parse(query: str, max_tokens: int | None = None) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
 
 
 class DocumentCache(SchemaExtension):
@@ -36,16 +36,28 @@ class DocumentCache(SchemaExtension):
         query = self.execution_context.query
         if query and self.execution_context.graphql_document is None:
             try:
-                self.execution_context.graphql_document = _parse(query)
+                max_tokens = self.execution_context.parse_options.get("max_tokens")
+                self.execution_context.graphql_document = _parse(query, max_tokens)
             except GraphQLError:
                 pass
         yield
 
 
-@lru_cache(maxsize=512)
-def _document_key(query: str, operation_name: str | None) -> str | None:
-    """A digest of the normalised operation, or None when it must not be cached."""
-    document = _parse(query)
+_KEYS: dict[tuple[str, str | None], str | None] = {}
+
+
+def _document_key(query: str, operation_name: str | None, document: DocumentNode) -> str | None:
+    """A digest of the normalised operation, or None when it must not be cached.
+    Remembered by query text (hashing a document would walk its whole tree)."""
+    key = (query, operation_name)
+    if key not in _KEYS:
+        if len(_KEYS) >= 512:
+            _KEYS.clear()
+        _KEYS[key] = _digest(document, operation_name)
+    return _KEYS[key]
+
+
+def _digest(document: DocumentNode, operation_name: str | None) -> str | None:
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY:
         return None
@@ -63,11 +75,8 @@ class ResponseCache(SchemaExtension):
         execution = self.execution_context
         ctx = execution.context
         key = None
-        if ctx.cache is not None and ctx.scope is not None and execution.query:
-            try:
-                document = _document_key(execution.query, execution.operation_name)
-            except GraphQLError:
-                document = None
+        if ctx.cache is not None and ctx.scope is not None and execution.graphql_document is not None:
+            document = _document_key(execution.query or "", execution.operation_name, execution.graphql_document)
             if document is not None:
                 variables = orjson.dumps(execution.variables or {}, option=orjson.OPT_SORT_KEYS)
                 key = (document, variables, ctx.scope.key, await data_version(ctx.engine))
