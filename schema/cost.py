@@ -40,8 +40,16 @@ FIXED = {("MineStats", "byCategory"): 4, ("Mine", "guarantors"): 4}
 PAGED = {("Query", "mines"): 20, ("Region", "mines"): 20, ("Query", "minesNear"): 20, ("Mine", "history"): 20}
 
 
-def _levels(trees: Trees, roots: list) -> tuple[list[int], list[int]]:
-    """Per tree depth: how many nodes there are, and the most children any has."""
+def _levels(trees: Trees, tree: str) -> tuple[list[int], list[int]]:
+    """Per tree depth: how many nodes there are, and the most children any has
+    (computed once per loaded tree: the trees never change)."""
+    cached = trees.__dict__.setdefault("_cost_levels", {})
+    if tree not in cached:
+        cached[tree] = _measure([trees.nation] if tree == "regions" else trees.categories)
+    return cached[tree]
+
+
+def _measure(roots: list) -> tuple[list[int], list[int]]:
     totals, widest, level = [], [], list(roots)
     while level:
         totals.append(len(level))
@@ -54,8 +62,8 @@ class _Estimator:
     def __init__(self, document, variables: dict[str, Any], trees: Trees, root_depth: int) -> None:
         self.variables, self.trees = variables, trees
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self.regions = _levels(trees, [trees.nation])
-        self.minerals = _levels(trees, trees.categories)
+        self.regions = _levels(trees, "regions")
+        self.minerals = _levels(trees, "minerals")
         self.root_depth = root_depth
 
     def depth_of(self, node) -> int:
@@ -109,7 +117,11 @@ class _Estimator:
                 is_county = parent.name == "Mine"
                 items, child_depth = count, len(self.regions[0]) - 1 if is_county else self.root_depth
             elif key == ("Query", "mineralTypes"):
-                items, child_depth = len(self.trees.categories) * count, 0
+                parent_node = self.trees.minerals.get(self.argument(field, definition, "parentCode", None) or "")
+                if parent_node is None:
+                    items, child_depth = len(self.trees.categories) * count, 0
+                else:
+                    items, child_depth = len(parent_node.children) * count, parent_node.level
             elif key in PAGED:
                 first = self.argument(field, definition, "first", PAGED[key])
                 items = count * max(0, min(int(first), 100))
