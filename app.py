@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.staticfiles import StaticFiles
 
 from auth.backend import BearerTokenBackend
+from auth.retention import daily_purge
 from graphql_view import MinegraphGraphQL
 from models.db import make_engine
 from models.trees import NATION_CODE, load_trees
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise RuntimeError("the database holds no region tree: run `minegraph seed --demo` first")
         app.state.engine, app.state.trees, app.state.settings = engine, trees, settings
         log.info("serving %d regions, %d mineral types", len(trees.regions), len(trees.minerals))
-        yield
+        async with daily_purge(engine, settings):
+            yield
         await engine.dispose()
 
     async def health(_request: Request) -> JSONResponse:

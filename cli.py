@@ -83,6 +83,58 @@ def export_schema(path: Path = typer.Argument(Path("schema.graphql"))) -> None:
     typer.echo(f"wrote {path}")
 
 
+# --------------------------------------------------------------------------- backup and restore
+
+
+BACKUP_HELP = (
+    "Copy DATABASE_URL's database to PATH while the service keeps serving.\n\n"
+    "The copy is one consistent snapshot (SQLite: the online backup API, then checked with integrity_check and "
+    "foreign_key_check; PostgreSQL: pg_dump --format=custom, which needs the PostgreSQL client programs on the "
+    "PATH). It is written to a temporary file and renamed into place once complete."
+)
+RESTORE_HELP = (
+    "Replace DATABASE_URL's database with the backup at PATH. Stop the service first.\n\n"
+    "SQLite: the backup is checked, copied to a temporary file beside the database and renamed into place; an "
+    "existing database is replaced only with --force, and never while another process has it open. PostgreSQL: "
+    "pg_restore into an empty database (create it first; --force drops and replaces the objects there), in one "
+    "transaction. Sessions issued after the backup was taken are gone with the rest of the newer data."
+)
+
+
+@cli.command(help=BACKUP_HELP)
+def backup(
+    path: Path = typer.Argument(..., help="The backup file to write (SQLite: a database file; PostgreSQL: a "
+                                          "pg_dump custom-format archive)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite PATH if it exists."),
+) -> None:
+    from models.backup import BackupError
+    from models.backup import backup as take_backup
+
+    try:
+        summary = take_backup(get_settings().database_url, path, force=force)
+    except BackupError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary.line())
+
+
+@cli.command(help=RESTORE_HELP)
+def restore(
+    path: Path = typer.Argument(..., help="A file written by `minegraph backup`."),
+    force: bool = typer.Option(False, "--force", help="Replace the database that is there (SQLite: the file; "
+                                                      "PostgreSQL: the database's objects)."),
+) -> None:
+    from models.backup import BackupError
+    from models.backup import restore as restore_backup
+
+    try:
+        summary = restore_backup(get_settings().database_url, path, force=force)
+    except BackupError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary.line())
+
+
 # --------------------------------------------------------------------------- accounts
 
 accounts = typer.Typer(help="Regulator accounts: list, create a region's numbered accounts, reset a password.",
@@ -154,6 +206,107 @@ def accounts_reset_password(
     new_password = _run_admin(lambda engine: reset_password(engine, username, password))
     typer.echo(f"new password for {username}: {new_password}")
     typer.echo("every session of the account has ended and its WeChat is unbound", err=True)
+
+
+# --------------------------------------------------------------------------- audit
+
+audit = typer.Typer(help="The audit trail: query it, purge what is past retention, see and lift login lockouts.",
+                    no_args_is_help=True)
+cli.add_typer(audit, name="audit")
+
+
+@audit.command("list")
+def audit_list(
+    username: list[str] = typer.Option(None, "--username", "-u", help="Only these usernames (repeatable)."),
+    action: list[str] = typer.Option(None, "--action", "-a",
+                                     help="Only these actions (repeatable); a trailing * matches a prefix, "
+                                          "e.g. 'account.*'."),
+    mine: str = typer.Option(None, "--mine", help="Only records of this mine (its id or its code)."),
+    client: str = typer.Option(None, "--client", help="Only records from this client address."),
+    since: str = typer.Option(None, "--since", help="From this time on: 2026-05-01, 2026-05-01T08:30 (TIMEZONE "
+                                                   "unless an offset is given), or 7d / 12h / 30m ago."),
+    until: str = typer.Option(None, "--until", help="Before this time (a date alone: up to the end of that day)."),
+    limit: int = typer.Option(100, "--limit", "-n", help="At most this many records (newest first)."),
+    oldest_first: bool = typer.Option(False, "--oldest-first", help="Oldest first (still the newest --limit)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
+    show_phones: bool = typer.Option(False, "--show-phones", help="Show phone numbers in full (masked by default)."),
+) -> None:
+    """Query audit records: logins, failures, lockouts, refusals, password and mine changes."""
+    from zoneinfo import ZoneInfo
+
+    from auth.audit import utcnow
+    from auth.audit_query import HEADER, AuditFilter, as_json_line, as_table_line, parse_moment, query
+    from models.errors import MinegraphError
+
+    zone, now = ZoneInfo(get_settings().timezone), utcnow()
+    try:
+        where = AuditFilter(
+            usernames=username or None, actions=action or None, mine=mine, client=client, limit=limit,
+            since=parse_moment(since, zone, end=False, now=now) if since else None,
+            until=parse_moment(until, zone, end=True, now=now) if until else None,
+        )
+    except MinegraphError as error:
+        typer.secho(error.message, fg="red", err=True)
+        raise typer.Exit(2) from None
+    entries = _run_admin(lambda engine: query(engine, where))
+    if oldest_first:
+        entries.reverse()
+    if as_json:
+        for entry in entries:
+            typer.echo(as_json_line(entry, zone, show_phones=show_phones))
+    else:
+        typer.echo(HEADER)
+        for entry in entries:
+            typer.echo(as_table_line(entry, zone, show_phones=show_phones))
+    more = " (the newest; raise --limit for more)" if len(entries) == limit else ""
+    typer.echo(f"{len(entries)} records{more}", err=True)
+
+
+@audit.command("purge")
+def audit_purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted."),
+) -> None:
+    """Delete audit records older than AUDIT_RETENTION_DAYS (365 by default, at least 180)."""
+    import getpass
+
+    from auth.retention import purge
+
+    settings = get_settings()
+    report = _run_admin(lambda engine: purge(engine, settings, dry_run=dry_run, operator=f"cli:{getpass.getuser()}"))
+    before = report.cutoff.isoformat(timespec="seconds")
+    if report.dry_run:
+        typer.echo(f"{report.audit_rows} audit records are older than {before} "
+                   f"({settings.audit_retention_days} days); nothing deleted (--dry-run)")
+    else:
+        typer.echo(f"deleted {report.audit_rows} audit records older than {before} "
+                   f"({settings.audit_retention_days} days) and {report.counters} stale login counters")
+
+
+@audit.command("lockouts")
+def audit_lockouts() -> None:
+    """Login lockouts in force now: username, address (* = every address), until when."""
+    from zoneinfo import ZoneInfo
+
+    from auth.audit import utcnow
+    from auth.lockout import active_locks
+
+    zone = ZoneInfo(get_settings().timezone)
+    locks = _run_admin(lambda engine: active_locks(engine, utcnow()))
+    for lock in locks:
+        until = lock.locked_until.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{lock.username:<14} {lock.client:<24} until {until}  (lock #{lock.lockouts} in a row)")
+    typer.echo(f"{len(locks)} lockouts in force", err=True)
+
+
+@audit.command("unlock")
+def audit_unlock(username: str = typer.Argument(..., help="The username as typed at login.")) -> None:
+    """Lift the username's login lockouts and reset its failure counters (audited)."""
+    import getpass
+
+    from auth.lockout import unlock
+
+    reset = _run_admin(lambda engine: unlock(engine, username, operator=f"cli:{getpass.getuser()}"))
+    typer.echo(f"{username}: {reset} failure counters reset; no lockout holds any more")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 
@@ -53,6 +54,66 @@ class Settings(BaseSettings):
     # Answers kept per process for repeated queries (0 turns the cache off).
     response_cache_mb: int = 128
     log_level: str = "INFO"
+
+    # --- Authentication attacks: lockouts, throttling, audit retention (docs/security.md) ---
+    # This many failed logins for one username from one client address within the window lock
+    # that pair for the next step of LOGIN_LOCKOUT_MINUTES ...
+    login_max_failures: int = Field(5, ge=1)
+    # ... and this many from all addresses together lock the username everywhere, except
+    # from an address it logged in from within LOGIN_KNOWN_ADDRESS_DAYS.
+    login_account_max_failures: int = Field(20, ge=1)
+    login_failure_window_minutes: float = Field(15.0, gt=0)
+    # Escalating lock durations ("1,5,15"); the last step is the cap, and no step may exceed
+    # 60 minutes: a lock always ends, so an attacker cannot lock an account out for good.
+    login_lockout_minutes: Annotated[list[float], NoDecode] = [1.0, 5.0, 15.0]
+    login_known_address_days: float = Field(30.0, ge=0)
+    # Token buckets per client address, per process: every login/wechatLogin attempt, and the
+    # failed ones (a burst, then so many per minute).
+    throttle_login_per_minute: float = Field(30.0, gt=0)
+    throttle_login_burst: int = Field(30, ge=1)
+    throttle_failures_per_minute: float = Field(6.0, gt=0)
+    throttle_failures_burst: int = Field(10, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed ("10.0.0.5,192.168.0.0/16"); empty: none,
+    # the client address is the TCP peer.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Audit records are kept this long (days), at least 180; `minegraph audit purge` removes older ones.
+    audit_retention_days: int = 365
+
+    @field_validator("login_lockout_minutes", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("login_lockout_minutes")
+    @classmethod
+    def _lockout_steps(cls, steps: list[float]) -> list[float]:
+        if not steps or any(not 0 < step <= 60 for step in steps):
+            raise ValueError("LOGIN_LOCKOUT_MINUTES: give one or more durations in minutes, each above 0 and at "
+                             f"most 60, e.g. 1,5,15 (got {steps}); a lock must always end soon")
+        return steps
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, entries: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                                 "(e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+        return entries
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _retention_floor(cls, days: int) -> int:
+        if days < 180:
+            raise ValueError(f"AUDIT_RETENTION_DAYS must be at least 180 (audit records are kept for at least "
+                             f"180 days); got {days}")
+        return days
 
     @property
     def production(self) -> bool:

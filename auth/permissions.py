@@ -20,10 +20,17 @@ _LEVEL = {
 _LEVEL_LABEL = {level: level.label for level in GuarantorLevel}
 
 
+def _forbidden(message: str, mine) -> Forbidden:
+    """The refusal, naming the mine for its audit record (auth/refusals.py writes it)."""
+    error = Forbidden(message)
+    error.mine_id = getattr(mine, "id", None)
+    return error
+
+
 def require_location_editor(user: CurrentUser, mine) -> None:
     """Only the mine's own enterprise account sets its location."""
     if user.tier is not UserTier.ENTERPRISE or user.mine_id != mine.id:
-        raise Forbidden("只有矿山企业账号可以设置本矿位置 / only the mine's own account may set its location")
+        raise _forbidden("只有矿山企业账号可以设置本矿位置 / only the mine's own account may set its location", mine)
 
 
 def require_guarantor_editor(user: CurrentUser, mine, level: GuarantorLevel) -> None:
@@ -39,8 +46,9 @@ def require_guarantor_editor(user: CurrentUser, mine, level: GuarantorLevel) -> 
         tier, column = _LEVEL[level]
         if user.tier is tier and user.guarantor_level is level and getattr(mine, column) == user.region_code:
             return
-    raise Forbidden(
+    raise _forbidden(
         f"无权填写{_LEVEL_LABEL[level]}包保责任人 / only the "
         + ("mine's own account" if level is GuarantorLevel.ENTERPRISE else f"-001 account of the mine's {level.value.lower()}")
-        + f" may set the {level.value} guarantor"
+        + f" may set the {level.value} guarantor",
+        mine,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 
 from auth import audit
 from auth.audit import utcnow
+from auth.lockout import username_key
 from auth.passwords import verify_password_async
 from auth.users import CurrentUser
 from models.account import Account, AuthSession
@@ -22,6 +23,8 @@ from models.errors import Unauthenticated
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from auth.login_guard import LoginAttempt
 
     from settings import Settings
 
@@ -34,22 +37,36 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def check_password(engine: AsyncEngine, username: str, password: str, request_id: str | None = None):
-    """The account row for a correct username and password; one error for any wrong part."""
+async def check_password(
+    engine: AsyncEngine, username: str, password: str, request_id: str | None = None, *,
+    attempt: LoginAttempt | None = None,
+):
+    """The account row for a correct username and password; one error for any wrong part.
+
+    A failure is audited and, with an `attempt` (auth/login_guard.py), counted towards the
+    address's throttle and the username's lockouts, in the same transaction.
+    """
     async with engine.connect() as conn:
         row = (await conn.execute(select(Account).where(Account.username == username))).first()
     if not await verify_password_async(row.password_hash if row else None, password):
+        now = utcnow()
+        account_id = row.id if row else None
         async with engine.begin() as conn:
             await audit.record(
-                conn, "account.login_failed", account_id=row.id if row else None,
-                username=username[:32], request_id=request_id,
+                conn, "account.login_failed", account_id=account_id, username=username_key(username),
+                request_id=request_id, at=now, client=attempt.address if attempt else None,
             )
-        raise Unauthenticated(BAD_CREDENTIALS)
+            if attempt is not None:
+                await attempt.failed(conn, username, account_id, now)
+        error = Unauthenticated(BAD_CREDENTIALS)
+        error.audited = True
+        raise error
     return row
 
 
 async def open_session(
-    conn: AsyncConnection, account, settings: Settings, *, via: str, request_id: str | None = None
+    conn: AsyncConnection, account, settings: Settings, *, via: str, request_id: str | None = None,
+    client: str | None = None,
 ) -> tuple[str, CurrentUser]:
     """Create a session for the account (inside the caller's transaction)."""
     token = secrets.token_urlsafe(32)
@@ -63,7 +80,7 @@ async def open_session(
     )
     await audit.record(
         conn, "account.login", account_id=account.id, username=account.username,
-        new={"via": via}, request_id=request_id, at=now,
+        new={"via": via}, request_id=request_id, at=now, client=client,
     )
     return token, CurrentUser.from_row(account, session=digest)
 

@@ -3,7 +3,8 @@
 from models.account import Account, AuthSession, DatasetInfo
 from models.audit import AuditLog
 from models.data_version import DataVersion
+from models.login_failure import LoginFailure
 from models.mine import Guarantor, Mine
 from models.reference import MineralType, Region
 
-__all__ = ["Account", "AuditLog", "DataVersion", "AuthSession", "DatasetInfo", "Guarantor", "Mine", "MineralType", "Region"]
+__all__ = ["Account", "AuditLog", "DataVersion", "AuthSession", "DatasetInfo", "Guarantor", "LoginFailure", "Mine", "MineralType", "Region"]

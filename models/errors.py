@@ -5,10 +5,14 @@ from __future__ import annotations
 
 class MinegraphError(Exception):
     code = "INTERNAL"
+    # True once whoever raised it has written its audit record (auth/refusals.py then skips it).
+    audited = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, extensions: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Extra `extensions` fields beside the code, e.g. {"retryAfterSeconds": 60}.
+        self.extensions = dict(extensions or {})
 
 
 class Unauthenticated(MinegraphError):
@@ -17,6 +21,7 @@ class Unauthenticated(MinegraphError):
 
 class Forbidden(MinegraphError):
     code = "FORBIDDEN"
+    mine_id: int | None = None  # the mine refused, for the audit record (never sent to the client)
 
 
 class NotFound(MinegraphError):

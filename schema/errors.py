@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from auth.refusals import record_refusals
 from models.errors import MinegraphError
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [self._coded(error) for error in result.errors]
+            record_refusals(self.execution_context.context, result.errors)
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
