@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from auth.backend import BearerTokenBackend
 from auth.retention import daily_purge
 from graphql_view import MinegraphGraphQL
-from models.db import make_engine
+from models.db import UNAVAILABLE_MESSAGE, make_engine
 from models.trees import NATION_CODE, load_trees
 from settings import ROOT, Settings, get_settings
 
@@ -55,5 +55,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql-assets", StaticFiles(directory=Path(GRAPHIQL_DIR))))
-    middleware = [Middleware(AuthenticationMiddleware, backend=BearerTokenBackend())]
+    def auth_error(_conn, error) -> JSONResponse:
+        # Only DatabaseUnavailable is raised by the backend: the token could not be checked.
+        log.warning("database unavailable while checking a token: %s", error)
+        body = {"data": None, "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "INTERNAL"}}]}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "30"})
+
+    middleware = [Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(), on_error=auth_error)]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

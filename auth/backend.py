@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starlette.authentication import AuthCredentials, AuthenticationBackend
+from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
 
 from auth.sessions import user_for_token
+from models.db import database_unavailable
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -18,7 +19,16 @@ class BearerTokenBackend(AuthenticationBackend):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        user = await user_for_token(conn.app.state.engine, token.strip(), conn.app.state.settings)
+        try:
+            user = await user_for_token(conn.app.state.engine, token.strip(), conn.app.state.settings)
+        except Exception as error:
+            if database_unavailable(error):
+                raise DatabaseUnavailable(str(error)) from error
+            raise
         if user is None:
             return None
         return AuthCredentials(["authenticated"]), user
+
+
+class DatabaseUnavailable(AuthenticationError):
+    """The token could not be checked because the database is unavailable (app.py answers 503)."""

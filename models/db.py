@@ -20,7 +20,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # writer wait instead of failing; SQLite leaves foreign keys off unless asked.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -37,3 +37,28 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# Answered to clients when the database cannot be reached (or, on SQLite, its write lock is not
+# obtained within the busy timeout): a coded error they can act on, never a bare 500.
+UNAVAILABLE_MESSAGE = "数据库暂时不可用 / the database is unavailable at the moment: retry in a minute"
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}  # admin shutdown, crash shutdown, cannot connect now
+_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database", "disk i/o error", "database or disk is full")
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """True when `error` means the database is down, unreachable or busy — not a bug or bad data."""
+    from sqlalchemy import exc
+
+    if error is None:
+        return False
+    if isinstance(error, (OSError, exc.TimeoutError)):  # connection refused/reset, pool timeout
+        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig.__cause__, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES):
+            return True
+        return any(text in str(error.orig).lower() for text in _UNAVAILABLE_SQLITE)
+    return database_unavailable(error.__cause__) if error.__cause__ is not error else False

@@ -130,7 +130,8 @@ class Loaders:
         statement = (
             select(AuditLog)
             .join(Mine, Mine.id == AuditLog.mine_id)
-            .where(AuditLog.mine_id.in_(mine_ids), jurisdiction(self.scope))
+            # Changes only: refused attempts on a mine are audited too, but are not its history.
+            .where(AuditLog.mine_id.in_(mine_ids), AuditLog.action.like("mine.%"), jurisdiction(self.scope))
             .order_by(AuditLog.mine_id, AuditLog.at.desc(), AuditLog.id.desc())
         )
         found: dict[int, list] = {i: [] for i in mine_ids}

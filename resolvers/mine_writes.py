@@ -8,7 +8,10 @@ mine queue behind it and none reads a value another is about to replace.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import weakref
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
@@ -32,6 +35,19 @@ if TYPE_CHECKING:
     from resolvers.context import Context
 
 
+# On SQLite, one write transaction at a time per process: the others queue here, without a time
+# limit, rather than in SQLite's busy handler, where a lock holder starved of CPU by its own event
+# loop made them give up after the busy timeout ("database is locked").
+# One lock per engine (an engine lives in one event loop; a lock must not be shared across loops).
+_SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _one_writer(engine):
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    return _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
+
+
 async def _write(
     ctx: Context, mine_id: int, expected_version: int | None,
     change: Callable[[AsyncConnection, object, object], Awaitable[None]],
@@ -49,7 +65,7 @@ async def _write(
     )
     if expected_version is not None:
         bump = bump.where(Mine.version == expected_version)
-    async with ctx.engine.begin() as conn:
+    async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
         locked = (await conn.execute(bump)).first()
         if locked is None:
             current = (await conn.execute(select(Mine.version).where(Mine.id == mine_id))).scalar()

@@ -15,6 +15,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from auth.refusals import record_refusals
+from models.db import UNAVAILABLE_MESSAGE, database_unavailable
 from models.errors import MinegraphError
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ class ErrorCodes(SchemaExtension):
                 return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
             return _with_code(error, "BAD_USER_INPUT")  # variables the schema rejects
         request_id = getattr(self.execution_context.context, "request_id", None)
+        if database_unavailable(original):
+            log.warning("database unavailable [request %s] at %s: %s", request_id, error.path, original)
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
+                                extensions={"code": "INTERNAL", "requestId": request_id})
         log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
         return GraphQLError(
             INTERNAL_MESSAGE,

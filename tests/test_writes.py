@@ -41,7 +41,9 @@ def cast(fresh_env):
 
 
 def _audited(db, mine_id) -> int:
-    return db.execute("SELECT count(*) FROM audit_log WHERE mine_id = ?", (mine_id,)).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM audit_log WHERE mine_id = ? AND action LIKE 'mine.%'", (mine_id,)
+    ).fetchone()[0]
 
 
 def _version(db, mine_id) -> int:
