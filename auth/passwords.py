@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import threading
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -25,9 +26,19 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# Each argon2id computation holds 64 MiB for its duration: at most this many run
+# at once, so a burst of logins queues instead of multiplying the process's memory.
+_ARGON2_AT_ONCE = threading.BoundedSemaphore(2)
+
+
+def _bounded(function, *args):
+    with _ARGON2_AT_ONCE:
+        return function(*args)
+
+
 async def verify_password_async(password_hash: str | None, password: str) -> bool:
-    return await asyncio.to_thread(verify_password, password_hash, password)
+    return await anyio.to_thread.run_sync(_bounded, verify_password, password_hash, password)
 
 
 async def hash_password_async(password: str) -> str:
-    return await asyncio.to_thread(hash_password, password)
+    return await anyio.to_thread.run_sync(_bounded, hash_password, password)
