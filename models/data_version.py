@@ -8,6 +8,7 @@ Response caches compare it, so several instances never serve stale answers.
 
 from __future__ import annotations
 
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 
@@ -15,4 +16,4 @@ class DataVersion(SQLModel, table=True):
     __tablename__ = "data_version"
 
     id: int = Field(default=1, primary_key=True)
-    version: int = 0
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

@@ -90,8 +90,9 @@ async def build_env(stack: AsyncExitStack, directory, *, mines: int = DEMO_MINES
 
 
 def pytest_report_header(config):
-    where = f" (fresh databases beside {sqldb.ADMIN_URL}, TEST_PG_URL)" if sqldb.POSTGRESQL else ""
-    return f"database: {sqldb.BACKEND} (TEST_DATABASE){where}"
+    if sqldb.POSTGRESQL:
+        return f"database: postgresql (TEST_DATABASE), fresh databases created through {sqldb.ADMIN_URL} (TEST_PG_URL)"
+    return "database: sqlite (TEST_DATABASE), fresh SQLite files; TEST_DATABASE=postgresql runs on PostgreSQL"
 
 
 def pytest_sessionstart(session):
@@ -102,9 +103,21 @@ def pytest_sessionstart(session):
         return
     if os.environ.get("CI", "").lower() == "true":
         pytest.exit(f"TEST_DATABASE=postgresql but PostgreSQL is unreachable: {problem}. "
-                    "CI=true: the PostgreSQL run must not be skipped.", returncode=3)
+                    "CI=true: the PostgreSQL run must not be skipped.", returncode=1)
     pytest.exit(f"PostgreSQL run skipped: {problem}. Start PostgreSQL or point TEST_PG_URL at one "
                 "(under CI=true this is a failure).", returncode=0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.only_on("sqlite", reason="…")`: a test that is about one backend only
+    (keep these few) is skipped in the other run, saying why."""
+    for item in items:
+        for mark in item.iter_markers("only_on"):
+            backend, reason = mark.args[0], mark.kwargs.get("reason")
+            if backend not in sqldb.BACKENDS or not reason:
+                raise pytest.UsageError(f"{item.nodeid}: only_on needs one of {sqldb.BACKENDS} and reason=")
+            if backend != sqldb.BACKEND:
+                item.add_marker(pytest.mark.skip(reason=f"{backend} only: {reason}"))
 
 
 @pytest.fixture

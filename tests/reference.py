@@ -1,6 +1,6 @@
 """An independent reference: which mines a caller may see and which match a filter.
 
-Written from the API contract in plain Python over rows read with sqlite3,
+Written from the API contract in plain Python over rows read with tests/sqldb.py,
 sharing no code with the service, so that a service bug cannot hide in both.
 """
 

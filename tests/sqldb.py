@@ -181,17 +181,11 @@ class Database:
     def postgresql(self) -> bool:
         return self.url.startswith("postgresql")
 
-    @property
-    def path(self) -> Path:
-        """The SQLite file (SQLite only)."""
-        if self.postgresql:
-            raise AttributeError("a PostgreSQL database has no file")
-        return Path(self.name)
-
     def connect(self) -> Connection:
         if self.postgresql:
             return Connection(_psycopg_connect(_sync_url(self.name)), postgresql=True)
         raw = sqlite3.connect(self.name, detect_types=sqlite3.PARSE_DECLTYPES)
+        raw.execute("PRAGMA foreign_keys=ON")  # as the service has them, and as PostgreSQL always does
         return Connection(raw, postgresql=False)
 
     def rows(self, sql: str, *args: Any) -> list[Row]:
@@ -233,7 +227,8 @@ def postgresql_unreachable() -> str | None:
         with _admin_connection() as conn:
             conn.execute("SELECT 1")
     except Exception as error:  # noqa: BLE001 - any failure means: cannot run here
-        return f"cannot connect to {ADMIN_URL} (TEST_PG_URL): {str(error).strip() or type(error).__name__}"
+        detail = " ".join(str(error).split()).rstrip(".") or type(error).__name__
+        return f"cannot connect to {ADMIN_URL} (TEST_PG_URL): {detail}"
     return None
 
 

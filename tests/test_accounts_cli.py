@@ -1,4 +1,4 @@
-"""`minegraph accounts …`: the real command in a subprocess, on a seeded SQLite file of its own."""
+"""`minegraph accounts …`: the real command in a subprocess, on a seeded database of its own."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import csv
 import json
 import os
 import re
-import sqlite3
 import stat
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+import sqldb
 from auth import accounts as accounts_module
 from auth import password_sheet
 from auth.accounts import ACCOUNTS_PER_REGION, create_region_accounts, generate_password
@@ -33,16 +34,16 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def database(workdir) -> Path:
-    path = workdir / "minegraph.sqlite3"
-    result = _cli(path, workdir, "seed", "--demo", "--mines", "200")
-    assert result.returncode == 0, result.stderr
-    return path
+def database(workdir) -> sqldb.Database:
+    with sqldb.fresh_database(workdir) as database:
+        result = _cli(database, workdir, "seed", "--demo", "--mines", "200")
+        assert result.returncode == 0, result.stderr
+        yield database
 
 
-def _cli(database: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _cli(database: sqldb.Database, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     # cwd is a scratch folder so that no .env of the developer's leaks in.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database.url}
     return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -54,14 +55,23 @@ def run(database, workdir):
 
 @pytest.fixture
 def db(database):
-    conn = sqlite3.connect(database)
-    conn.row_factory = sqlite3.Row
+    conn = database.connect()
     yield conn
     conn.close()
 
 
-def _accounts(db, pattern: str) -> dict[str, sqlite3.Row]:
+def _accounts(db, pattern: str) -> dict[str, sqldb.Row]:
     return {r["username"]: r for r in db.execute("SELECT * FROM account WHERE username LIKE ?", (pattern,))}
+
+
+def _delete_accounts(db, where: str, *args) -> None:
+    """Make accounts go missing, with the rows that point at them (their audit trail and sessions):
+    the foreign keys hold on every backend."""
+    ids = f"SELECT id FROM account WHERE {where}"
+    for table in ("audit_log", "auth_session"):
+        db.execute(f"DELETE FROM {table} WHERE account_id IN ({ids})", args)
+    db.execute(f"DELETE FROM account WHERE {where}", args)
+    db.commit()
 
 
 def _read_sheet(path: Path) -> dict[str, str]:
@@ -125,8 +135,7 @@ def test_create_makes_every_level_its_numbered_accounts(run, db, workdir):
         _region_without_mines(db, "COUNTY", "county_code"): ("COUNTY", "COUNTY", 5),
     }
     for region in plan:  # regions without mines: no guarantor was entered by their accounts
-        db.execute("DELETE FROM account WHERE username LIKE ?", (f"{region}-%",))
-    db.commit()
+        _delete_accounts(db, "username LIKE ?", f"{region}-%")
 
     for region, (tier, role, expected) in plan.items():
         sheet = workdir / f"{region}.csv"
@@ -153,8 +162,7 @@ def test_create_adds_only_the_missing_accounts_and_never_overwrites_the_sheet(ru
     county = db.execute("SELECT code FROM region WHERE level = 'COUNTY' AND code > ? ORDER BY code LIMIT 1",
                         (county,)).fetchone()[0]
     kept = _accounts(db, f"{county}-%")
-    db.execute("DELETE FROM account WHERE username IN (?, ?)", (f"{county}-004", f"{county}-005"))
-    db.commit()
+    _delete_accounts(db, "username IN (?, ?)", f"{county}-004", f"{county}-005")
 
     sheet = workdir / "partial.csv"
     first = run("accounts", "create", county, "--csv", str(sheet))
@@ -166,8 +174,7 @@ def test_create_adds_only_the_missing_accounts_and_never_overwrites_the_sheet(ru
         assert now[username]["password_hash"] == kept[username]["password_hash"]  # untouched
 
     # The sheet exists: the command refuses before changing anything.
-    db.execute("DELETE FROM account WHERE username = ?", (f"{county}-005",))
-    db.commit()
+    _delete_accounts(db, "username = ?", f"{county}-005")
     before = sheet.read_bytes()
     again = run("accounts", "create", county, "--csv", str(sheet))
     assert again.returncode == 2 and "already exists" in again.stderr
@@ -190,11 +197,10 @@ def test_create_adds_only_the_missing_accounts_and_never_overwrites_the_sheet(ru
 # ----------------------------------------------------------------- reset-password
 
 
-def _add_session(db, account_id: int, token_hash: str, revoked_at: str | None = None) -> None:
-    stamp = "2030-01-01 00:00:00.000000"
+def _add_session(db, account_id: int, token_hash: str, revoked_at: datetime | None = None) -> None:
+    stamp = datetime(2030, 1, 1)  # naive UTC, like every timestamp the tests write
     db.execute("INSERT INTO auth_session (token_hash, account_id, created_at, last_seen_at, expires_at, revoked_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)", (token_hash, account_id, stamp, stamp, "2031-01-01 00:00:00.000000",
-                                             revoked_at))
+               "VALUES (?, ?, ?, ?, ?, ?)", (token_hash, account_id, stamp, stamp, datetime(2031, 1, 1), revoked_at))
 
 
 def test_reset_password_sets_a_new_one_and_ends_every_session(run, db):
@@ -202,7 +208,7 @@ def test_reset_password_sets_a_new_one_and_ends_every_session(run, db):
     account = _accounts(db, username)[username]
     _add_session(db, account["id"], "a" * 64)
     _add_session(db, account["id"], "b" * 64)
-    _add_session(db, account["id"], "c" * 64, revoked_at="2029-06-01 00:00:00.000000")
+    _add_session(db, account["id"], "c" * 64, revoked_at=datetime(2029, 6, 1))
     db.execute("UPDATE account SET wechat_openid = 'openid-reset' WHERE id = ?", (account["id"],))
     db.commit()
 
@@ -217,7 +223,7 @@ def test_reset_password_sets_a_new_one_and_ends_every_session(run, db):
     sessions = dict(db.execute("SELECT token_hash, revoked_at FROM auth_session WHERE account_id = ?",
                                (account["id"],)).fetchall())
     assert sessions["a" * 64] and sessions["b" * 64]
-    assert sessions["c" * 64].startswith("2029-06-01")  # an earlier revocation keeps its time
+    assert sessions["c" * 64] == datetime(2029, 6, 1)  # an earlier revocation keeps its time
 
 
 def test_reset_password_to_a_given_password_follows_the_policy(run, db):
@@ -241,14 +247,13 @@ def test_reset_password_to_a_given_password_follows_the_policy(run, db):
 
 async def test_a_failed_commit_leaves_no_sheet(database, workdir, db, monkeypatch):
     region = "000000"
-    db.execute("DELETE FROM account WHERE username = '000000-010'")
-    db.commit()
+    _delete_accounts(db, "username = '000000-010'")
 
     async def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(accounts_module.audit, "record", broken)
-    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    engine = make_engine(database.url)
     sheet = workdir / "failed.csv"
     try:
         with pytest.raises(RuntimeError):
@@ -263,10 +268,9 @@ async def test_a_failed_rename_keeps_the_passwords_in_the_pending_sheet(database
     def no_links(*args):
         raise OSError(18, "Invalid cross-device link")
 
-    db.execute("DELETE FROM account WHERE username = '000000-010'")
-    db.commit()
+    _delete_accounts(db, "username = '000000-010'")
     monkeypatch.setattr(password_sheet.os, "link", no_links)
-    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    engine = make_engine(database.url)
     sheet = workdir / "unlinked.csv"
     try:
         with pytest.raises(MinegraphError) as caught:

@@ -1,6 +1,7 @@
 """GraphiQL in a real browser against a real server (black box).
 
-Seeds a demo database in a temp dir with ``python -m cli seed --demo --mines 300``, starts
+Seeds a fresh demo database (SQLite or PostgreSQL, as the run's TEST_DATABASE says) with
+``python -m cli seed --demo --mines 300``, starts
 ``python -m cli serve`` on a free loopback port, then drives Debian's chromium with
 Playwright: the page and all its assets must load without any non-loopback request (the
 service runs on intranets without internet), a wrong password must show the server's error
@@ -22,6 +23,7 @@ import httpx
 import pytest
 
 import servers
+import sqldb
 
 pytestmark = pytest.mark.browser
 
@@ -104,9 +106,10 @@ def server(chromium, tmp_path_factory):
     The database and the server's log stay in pytest's temp dir for inspection.
     """
     tmp_path = tmp_path_factory.mktemp("graphiql-server")
-    servers.seed(tmp_path / "g.sqlite3", 300)
-    with servers.serving(tmp_path / "g.sqlite3", tmp_path / "serve.log") as running:
-        yield running
+    with sqldb.fresh_database(tmp_path) as database:
+        servers.seed(database, 300)
+        with servers.serving(database, tmp_path / "serve.log") as running:
+            yield running
 
 
 def _demo_password() -> str:

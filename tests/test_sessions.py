@@ -127,7 +127,7 @@ def _age_session(db, token_column_value: str, **columns) -> None:
 async def test_idle_and_absolute_expiry(fresh_env):
     import hashlib
 
-    stamp = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731 (SQLite's stored form)
+    stamp = lambda moment: moment.astimezone(UTC).replace(tzinfo=None)  # noqa: E731 (naive UTC, as tests write)
     now = datetime.now(UTC)
     idle = (await fresh_env.gql(LOGIN_WITH_CODE, {"u": "000000-008", "p": PASSWORD})).data["login"]["token"]
     old = (await fresh_env.gql(LOGIN_WITH_CODE, {"u": "000000-008", "p": PASSWORD})).data["login"]["token"]
