@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         trees = await load_trees(engine)
         if NATION_CODE not in trees.regions:
             await engine.dispose()

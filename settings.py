@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Time zone that DateTime values are presented in (stored as UTC).
     timezone: str = "Asia/Shanghai"
     max_page_size: int = 100
+    # How long an SQLite write waits for another process's write lock before failing.
+    sqlite_busy_timeout_ms: int = 30_000
     # GraphQL abuse limits (see docs/security.md).
     max_query_depth: int = 12
     max_query_tokens: int = 3000

@@ -15,18 +15,21 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # WAL lets readers run beside a writer; the busy timeout makes a second
-    # writer wait instead of failing; SQLite leaves foreign keys off unless asked.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int):
+    def apply(dbapi_connection, _record) -> None:
+        # WAL lets readers run beside a writer; the busy timeout makes a second
+        # writer wait instead of failing; SQLite leaves foreign keys off unless asked.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return apply
 
 
-def make_engine(url: str, **kwargs) -> AsyncEngine:
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs) -> AsyncEngine:
     if is_sqlite(url):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -34,7 +37,7 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 

@@ -413,7 +413,7 @@ def sqlite_lock(tmp_path_factory):
     with sqldb.fresh_database(directory) as database:
         servers.seed(database, MINES)
         mine_id, code = database.one("SELECT id, code FROM mine ORDER BY id LIMIT 1")
-        server = Server(database, directory / "serve.log").start()
+        server = Server(database, directory / "serve.log", SQLITE_BUSY_TIMEOUT_MS="5000").start()
         try:
             token, owner = _login(server.base, "000000-001"), _login(server.base, code)
             before = _probe(server.base, token, owner, mine_id)  # also warms the write path up
@@ -452,8 +452,6 @@ def test_sqlite_write_lock_held_elsewhere_reads_go_on_writes_fail_then_recover(s
     })
 
 
-@pytest.mark.xfail(reason="today SQLite's `database is locked` is answered with the generic INTERNAL message "
-                          "— see docs/security.md, Faults and data safety", strict=False)
 def test_sqlite_write_lock_held_elsewhere_answers_with_a_clear_coded_error(sqlite_lock):
     for name in ("write", "login"):
         answer = sqlite_lock["during"][name]
