@@ -6,6 +6,7 @@ never return a mine the caller may not see.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,19 @@ if TYPE_CHECKING:
 HISTORY_LIMIT = 100
 
 
+class SharedLoader(DataLoader):
+    """A DataLoader whose waiters cannot cancel one another.
+
+    graphql-core cancels the pending siblings of a field whose error nulls their
+    parent; a cancelled waiter would cancel the loader's shared future too, and
+    every other field waiting on the same key would fail. Each waiter gets its
+    own shield instead.
+    """
+
+    def load(self, key):
+        return asyncio.shield(super().load(key))
+
+
 class Loaders:
     def __init__(self, engine: AsyncEngine, trees: Trees, scope: Scope | None, settings: Settings) -> None:
         self.engine = engine
@@ -42,9 +56,9 @@ class Loaders:
         self._region_rollups: dict[tuple, list[tuple[RegionNode, dict[str, Counts]]]] = {}
         self._mineral_loaders: dict[tuple, DataLoader] = {}
         self._mineral_rollups: dict[tuple, dict[str, Counts]] = {}
-        self.mine = DataLoader(self._load_mines)
-        self.guarantors = DataLoader(self._load_guarantors)
-        self.history = DataLoader(self._load_history)
+        self.mine = SharedLoader(self._load_mines)
+        self.guarantors = SharedLoader(self._load_guarantors)
+        self.history = SharedLoader(self._load_history)
 
     def forget_mine(self, mine_id: int) -> None:
         """Drop what this request cached about a mine it has just changed."""
@@ -69,7 +83,7 @@ class Loaders:
             async def load(nodes: list[RegionNode]) -> list[Counts]:
                 return await self._count_regions(measures, spec, nodes)
 
-            loader = self._region_loaders[key] = DataLoader(load)
+            loader = self._region_loaders[key] = SharedLoader(load)
         return loader.load(node)
 
     async def _count_regions(self, measures: Measures, spec: FilterSpec, nodes: list[RegionNode]) -> list[Counts]:
@@ -104,7 +118,7 @@ class Loaders:
                     )
                 return [self.mineral_counts_now(measures, spec, n) for n in nodes]
 
-            loader = self._mineral_loaders[key] = DataLoader(load)
+            loader = self._mineral_loaders[key] = SharedLoader(load)
         return loader.load(node)
 
     async def _load_mines(self, ids: list[int]):

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Undefined, value_from_ast
 
 from models.errors import MinegraphError
 from resolvers.filters import parse_filter
 from resolvers.stats import completeness, mine_stats
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
+    from graphql import SelectionSetNode
     from strawberry.types import Info
 
     from models.trees import RegionNode
@@ -28,7 +29,7 @@ _MEASURES = {"stats": mine_stats, "completeness": completeness}
 
 
 class _FilterArgs:
-    """A MineFilter argument as a mapping, read like the input object (snake_case)."""
+    """A coerced MineFilter argument (a mapping), read like the input object (snake_case)."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
@@ -38,36 +39,60 @@ class _FilterArgs:
         return self._raw.get(head + "".join(part.title() for part in rest))
 
 
-def _fields(selections: Iterable) -> Iterator[SelectedField]:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, (FragmentSpread, InlineFragment)):
-            yield from _fields(selection.selections)
+class _Walk:
+    def __init__(self, info: Info) -> None:
+        self.info = info._raw_info  # graphql-core's: the field's AST, fragments, variables
+        self.region_type = self.info.schema.get_type("Region")
+        self.found: list[tuple[str, Any]] = []
 
+    def fields(self, selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self.fields(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.info.fragments.get(selection.name.value)
+                if fragment is not None:
+                    yield from self.fields(fragment.selection_set)
 
-def _wanted(field: SelectedField, found: list, nested: bool) -> bool:
-    """Collect (measure name, filter) of every statistic under a region field;
-    True when some are asked below the region itself (a drill-down)."""
-    deeper = False
-    for child in _fields(field.selections):
-        if child.name in _MEASURES:
-            found.append((child.name, child.arguments.get("filter")))
-            deeper = deeper or nested
-        elif child.name == "children":
-            deeper = _wanted(child, found, True) or deeper
-    return deeper
+    def filter_argument(self, field: FieldNode) -> Any:
+        definition = self.region_type.fields[field.name.value].args["filter"]
+        for argument in field.arguments or ():
+            if argument.name.value == "filter":
+                # The schema's own coercion: literals and variables both come out typed.
+                value = value_from_ast(argument.value, definition.type, self.info.variable_values)
+                if value is Undefined:
+                    raise ValueError("invalid filter")
+                return value
+        return None
+
+    def region(self, selection_set: SelectionSetNode | None, nested: bool) -> bool:
+        """Collect (measure, filter) of every statistic under a region; True when some
+        are asked below the region itself (a drill-down)."""
+        deeper = False
+        for field in self.fields(selection_set):
+            name = field.name.value
+            if name in _MEASURES:
+                try:
+                    self.found.append((name, self.filter_argument(field)))
+                except ValueError:
+                    continue  # the field itself will report it
+                deeper = deeper or nested
+            elif name == "children":
+                deeper = self.region(field.selection_set, True) or deeper
+        return deeper
 
 
 async def prefetch_region_counts(info: Info, node: RegionNode) -> None:
-    found: list[tuple[str, dict | None]] = []
-    if not _wanted(info.selected_fields[0], found, False):
+    walk = _Walk(info)
+    if not walk.region(walk.info.field_nodes[0].selection_set, False):
         return  # the region alone: its own field counts it, no rollup needed
     ctx = info.context
     seen = set()
-    for name, raw in found:
+    for name, raw in walk.found:
         try:
-            spec = parse_filter(None if raw is None else _FilterArgs(raw), ctx.scope, ctx.trees)
+            spec = parse_filter(_FilterArgs(raw) if isinstance(raw, dict) else raw, ctx.scope, ctx.trees)
         except MinegraphError:
             continue  # the field itself will report it
         if (name, spec) not in seen:
