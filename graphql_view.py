@@ -7,6 +7,7 @@ never as a bare text page and never as a 500.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from functools import lru_cache
@@ -22,7 +23,7 @@ from cross_web import HTTPException
 from strawberry.types import ExecutionResult
 
 from auth.users import CurrentUser
-from models.errors import MinegraphError
+from models.errors import BadUserInput, MinegraphError
 from resolvers.context import Context
 from resolvers.response_cache import ResponseStore
 from schema import build_schema
@@ -58,6 +59,20 @@ def _is_mutation(query: str, operation_name: str | None) -> bool:
     except GraphQLError:
         return False
     return operation is not None and operation.operation is OperationType.MUTATION
+
+
+def _valid_text(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_valid_text(k) and _valid_text(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_valid_text(v) for v in value)
+    return True
 
 
 class MinegraphGraphQL(GraphQL):
@@ -104,6 +119,9 @@ class MinegraphGraphQL(GraphQL):
         data = await super().parse_http_body(request)
         if isinstance(data, list):
             return data  # refused by Strawberry: batching is off
+        if not _valid_text((data.query, data.variables, data.operation_name, data.extensions)):
+            # JSON can carry lone surrogates ("\ud800"); no database or log can store them.
+            raise BadUserInput("请求含有无效字符 / the request holds text that is not valid Unicode (a lone surrogate)")
         data.query = resolve_document(data.query, data.extensions, self.settings.production)
         return data
 
@@ -142,6 +160,22 @@ class MinegraphGraphQL(GraphQL):
             return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
         return await super().render_graphql_ide(request)
 
+    def parse_json(self, data: str | bytes) -> object:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "the request body must be a JSON object with a `query` (or a persisted hash)")
+        return parsed
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses what Python's json would choke on later (NaN, integers past
+        # 64 bits, lone surrogates) with a JSONDecodeError, which Strawberry answers 400.
+        return orjson.loads(data)
+
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            # An answer echoing what orjson refuses (a lone surrogate, a huge integer):
+            # the standard library escapes it instead.
+            return json.dumps(data, separators=(",", ":")).encode()
 

@@ -128,14 +128,15 @@ async def change_password(ctx: Context, old: str, new: str, confirm: str) -> boo
 
 
 async def update_profile(ctx: Context, name: str | None, phone: str | None, email: str | None) -> CurrentUser:
-    """Change the given fields; omitted (null) fields stay as they are; "" clears phone or email."""
+    """Change the given fields; omitted (null) fields stay as they are; exactly "" clears phone or email
+    (anything else, blank-looking or not, must be valid)."""
     values = {}
     if name is not None:
         values["name"] = normalize_name(name)
     if phone is not None:
-        values["phone"] = normalize_phone(phone) if phone.strip() else None
+        values["phone"] = normalize_phone(phone) if phone != "" else None
     if email is not None:
-        values["email"] = normalize_email(email) if email.strip() else None
+        values["email"] = normalize_email(email) if email != "" else None
     user = ctx.user
     async with ctx.engine.begin() as conn:
         old = (await conn.execute(select(Account).where(Account.id == user.account_id))).first()

@@ -31,4 +31,6 @@ def decode_cursor(secret: str, cursor: str) -> tuple[str, str]:
     if len(raw) <= 12 or not hmac.compare_digest(signature, _sign(secret, payload)):
         raise BadUserInput(_BAD)
     county_code, _, code = payload.decode().partition("\x1f")
+    if encode_cursor(secret, county_code, code) != cursor:
+        raise BadUserInput(_BAD)  # only the exact text we issued (no extra padding or spelling)
     return county_code, code

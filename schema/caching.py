@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -77,8 +78,11 @@ class ResponseCache(SchemaExtension):
         key = None
         if ctx.cache is not None and ctx.scope is not None and execution.graphql_document is not None:
             document = _document_key(execution.query or "", execution.operation_name, execution.graphql_document)
-            if document is not None:
+            try:
                 variables = orjson.dumps(execution.variables or {}, option=orjson.OPT_SORT_KEYS)
+            except orjson.JSONEncodeError:
+                document = None  # e.g. a lone surrogate or a huge integer: let execution refuse it
+            if document is not None:
                 key = (document, variables, ctx.scope.key, await data_version(ctx.engine))
                 hit = ctx.cache.get(key)
                 if hit is not None:
@@ -90,7 +94,8 @@ class ResponseCache(SchemaExtension):
         yield
         result = execution.result
         if key is not None and result is not None and not result.errors and result.data is not None:
-            ctx.cache.put(key, orjson.dumps(result.data))
+            with suppress(orjson.JSONEncodeError):  # not storable: simply not cached
+                ctx.cache.put(key, orjson.dumps(result.data))
 
 
 def _mark(ctx, status: str) -> None:

@@ -124,7 +124,9 @@ class _Estimator:
                     items, child_depth = len(parent_node.children) * count, parent_node.level
             elif key in PAGED:
                 first = self.argument(field, definition, "first", PAGED[key])
-                items = count * max(0, min(int(first), 100))
+                if not isinstance(first, int) or isinstance(first, bool):
+                    first = PAGED[key]  # a variable of the wrong type: execution refuses it anyway
+                items = count * max(0, min(first, 100))
             elif key in FIXED:
                 items = count * FIXED[key]
             elif is_list_type(inner):
