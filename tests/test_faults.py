@@ -375,10 +375,6 @@ def test_database_outage_no_crash_and_recovery_without_restart(outage):
     report("outage[postgresql]", _outage_figures(outage))
 
 
-@pytest.mark.xfail(reason="today an authenticated request during the outage is a bare `500 Internal Server Error` "
-                          "(text/plain) from the token lookup in auth/backend.py, which can also close the kept-alive "
-                          "connection; a login is a generic INTERNAL — see docs/security.md, Faults and data safety",
-                   strict=False)
 def test_database_outage_answers_with_a_clear_coded_error(outage):
     for probe in outage["during"]:
         for name, answer in probe.items():
