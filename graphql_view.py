@@ -63,6 +63,8 @@ def _is_mutation(query: str, operation_name: str | None) -> bool:
 
 def _valid_text(value) -> bool:
     if isinstance(value, str):
+        if "\x00" in value:
+            return False  # PostgreSQL stores no NUL in text, and no field of ours needs one
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -121,7 +123,7 @@ class MinegraphGraphQL(GraphQL):
             return data  # refused by Strawberry: batching is off
         if not _valid_text((data.query, data.variables, data.operation_name, data.extensions)):
             # JSON can carry lone surrogates ("\ud800"); no database or log can store them.
-            raise BadUserInput("请求含有无效字符 / the request holds text that is not valid Unicode (a lone surrogate)")
+            raise BadUserInput("请求含有无效字符 / the request holds text no field accepts (a NUL or a lone surrogate)")
         data.query = resolve_document(data.query, data.extensions, self.settings.production)
         return data
 

@@ -124,6 +124,9 @@ class Setup:
     def __repr__(self) -> str:  # Hypothesis prints the fixtures of a failing example
         return f"Setup(pool of {len(self.pool)} callers, seed {POOL_SEED}, {len(self.world.mines)} mines)"
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # Hypothesis's printer lists a dataclass's fields
+        printer.text(repr(self))
+
 
 def _pool(world: World) -> list[str]:
     """Callers of every tier: regions with mines and without, and enterprise accounts."""
