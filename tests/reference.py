@@ -82,3 +82,24 @@ def as_comparable(stats: dict) -> dict:
     out = {k: v for k, v in stats.items() if k != "byCategory"}
     out["byCategory"] = {c["mineral"]["code"]: c["count"] for c in stats["byCategory"] if c["count"]}
     return out
+
+
+GUARANTOR_LEVELS = ("PROVINCE", "CITY", "COUNTY", "ENTERPRISE")
+
+
+def expected_completeness(mines: list[dict], levels_by_mine: dict[int, set[str]]) -> dict:
+    """An API Completeness recounted: every level that applies (no CITY under a province directly)."""
+    def has(m, level):
+        return level in levels_by_mine.get(m["id"], set())
+
+    def all_levels(m):
+        return all(has(m, lv) for lv in GUARANTOR_LEVELS if not (lv == "CITY" and m["city_code"] is None))
+
+    return {
+        "total": len(mines),
+        "withLocation": sum(m["lat"] is not None for m in mines),
+        "cityLevelApplicable": sum(m["city_code"] is not None for m in mines),
+        **{f"with{lv.title()}Guarantor": sum(has(m, lv) for m in mines) for lv in GUARANTOR_LEVELS},
+        "withAllGuarantors": sum(all_levels(m) for m in mines),
+        "complete": sum(all_levels(m) and m["lat"] is not None for m in mines),
+    }

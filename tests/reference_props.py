@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from reference import RANGE_FIELDS, expected_stats, in_region, matches, visible
+from reference import RANGE_FIELDS, expected_completeness, expected_stats, in_region, matches, visible
 
 # The error codes of the API contract ("Errors"), nothing else may appear.
 CONTRACT_CODES = frozenset({
@@ -31,7 +31,6 @@ CONTRACT_CODES = frozenset({
 TIER_COLUMN = {"PROVINCE": "province_code", "CITY": "city_code", "COUNTY": "county_code"}
 LEVEL_COLUMN = {"NATION": None, "PROVINCE": "province_code", "CITY": "city_code", "COUNTY": "county_code"}
 MINERAL_COLUMN = {1: "category_code", 2: "group_code", 3: "mineral_code"}
-GUARANTOR_LEVELS = ("PROVINCE", "CITY", "COUNTY", "ENTERPRISE")
 NATION = "000000"
 NAME_LIMIT = 100  # docs/decisions.md, "Filters": nameContains is trimmed and limited to 100 characters
 PAGE_LIMIT = 100  # contract, "Paging": first from 0 to 100
@@ -188,20 +187,7 @@ def matches_all(mine: dict, spec: dict | None, world: World) -> bool:
 
 
 def completeness_of(mines: list[dict], world: World) -> dict:
-    def has(m, level):
-        return level in world.guarantors.get(m["id"], set())
-
-    def all_levels(m):
-        return all(has(m, lv) for lv in GUARANTOR_LEVELS if not (lv == "CITY" and m["city_code"] is None))
-
-    return {
-        "total": len(mines),
-        "withLocation": sum(m["lat"] is not None for m in mines),
-        "cityLevelApplicable": sum(m["city_code"] is not None for m in mines),
-        **{f"with{lv.title()}Guarantor": sum(has(m, lv) for m in mines) for lv in GUARANTOR_LEVELS},
-        "withAllGuarantors": sum(all_levels(m) for m in mines),
-        "complete": sum(all_levels(m) and m["lat"] is not None for m in mines),
-    }
+    return expected_completeness(mines, world.guarantors)
 
 
 class Tally:

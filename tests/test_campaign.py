@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from queries import COMPLETENESS, MINES, MINES_NEAR
-from reference import in_region
+from reference import expected_completeness, in_region
 
 LEVELS = ["PROVINCE", "CITY", "COUNTY", "ENTERPRISE"]
 
@@ -15,23 +15,6 @@ def _guarantor_levels(db) -> dict[int, set[str]]:
     for mine_id, level in db.execute("SELECT mine_id, level FROM guarantor"):
         found.setdefault(mine_id, set()).add(level)
     return found
-
-
-def _expected(mines, levels_by_mine) -> dict:
-    def has(m, level):
-        return level in levels_by_mine.get(m["id"], set())
-
-    def all_levels(m):
-        return all(has(m, lv) for lv in LEVELS if not (lv == "CITY" and m["city_code"] is None))
-
-    return {
-        "total": len(mines),
-        "withLocation": sum(m["lat"] is not None for m in mines),
-        "cityLevelApplicable": sum(m["city_code"] is not None for m in mines),
-        **{f"with{lv.title()}Guarantor": sum(has(m, lv) for m in mines) for lv in LEVELS},
-        "withAllGuarantors": sum(all_levels(m) for m in mines),
-        "complete": sum(all_levels(m) and m["lat"] is not None for m in mines),
-    }
 
 
 def _walk(node):
@@ -48,10 +31,10 @@ async def test_completeness_equals_a_recount(gql, callers, mines, levels, db, sp
     selected = [m for m in mines if not spec or (
         ("scales" not in spec or m["scale"] in spec["scales"])
         and ("missingLocation" not in spec or (m["lat"] is None) == spec["missingLocation"]))]
-    assert result.data["dashboard"]["completeness"] == _expected(mines, by_mine)
+    assert result.data["dashboard"]["completeness"] == expected_completeness(mines, by_mine)
     for node in _walk(result.data["region"]):
         inside = [m for m in selected if in_region(m, node["code"], levels[node["code"]])]
-        assert node["completeness"] == _expected(inside, by_mine), node["code"]
+        assert node["completeness"] == expected_completeness(inside, by_mine), node["code"]
     assert 0 < result.data["dashboard"]["completeness"]["complete"] < len(mines)
 
 
