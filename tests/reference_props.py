@@ -21,7 +21,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from reference import RANGE_FIELDS, expected_completeness, expected_stats, in_region, matches, visible
+from reference import (  # GUARANTOR_LEVELS is re-exported for the property tests
+    GUARANTOR_LEVELS, RANGE_FIELDS, expected_completeness, expected_stats, in_region, matches, visible,
+)
 
 # The error codes of the API contract ("Errors"), nothing else may appear.
 CONTRACT_CODES = frozenset({
