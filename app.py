@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from auth.backend import BearerTokenBackend
 from auth.retention import daily_purge
 from graphql_view import MinegraphGraphQL
-from models.db import UNAVAILABLE_MESSAGE, make_engine
+from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine
 from models.trees import NATION_CODE, load_trees
 from settings import ROOT, Settings, get_settings
 
@@ -35,7 +35,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        engine = make_engine(
+            settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            synchronous=settings.sqlite_synchronous, connect_timeout_s=settings.database_connect_timeout_s,
+        )
         trees = await load_trees(engine)
         if NATION_CODE not in trees.regions:
             await engine.dispose()
@@ -47,11 +50,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await engine.dispose()
 
     async def health(_request: Request) -> JSONResponse:
+        """Liveness: the process answers (a load balancer restarts it otherwise)."""
         return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: the database answers too (a load balancer routes away otherwise)."""
+        if await database_ready(request.app.state.engine, settings.database_connect_timeout_s):
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "unavailable", "message": UNAVAILABLE_MESSAGE}, status_code=503,
+                            headers={"Retry-After": "30"})
 
     routes = [
         Route("/graphql", MinegraphGraphQL(settings), methods=["GET", "POST"]),
         Route("/healthz", health),
+        Route("/readyz", ready),
     ]
     if GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql-assets", StaticFiles(directory=Path(GRAPHIQL_DIR))))

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     # How long an SQLite write waits for another process's write lock before failing.
     sqlite_busy_timeout_ms: int = 30_000
+    # FULL: every acknowledged write survives a power cut (one fsync per commit);
+    # NORMAL: faster commits that survive a crash of the service but not of the machine.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    # How long to wait for a new PostgreSQL connection before answering "unavailable".
+    database_connect_timeout_s: float = Field(5.0, gt=0)
     # GraphQL abuse limits (see docs/security.md).
     max_query_depth: int = 12
     max_query_tokens: int = 3000

@@ -20,13 +20,14 @@ class BearerTokenBackend(AuthenticationBackend):
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            user = await user_for_token(conn.app.state.engine, token.strip(), conn.app.state.settings)
+            found = await user_for_token(conn.app.state.engine, token.strip(), conn.app.state.settings)
         except Exception as error:
             if database_unavailable(error):
                 raise DatabaseUnavailable(str(error)) from error
             raise
-        if user is None:
+        if found is None:
             return None
+        user, conn.state.data_version = found  # read with the token: see schema/caching.py
         return AuthCredentials(["authenticated"]), user
 
 

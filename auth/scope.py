@@ -53,7 +53,7 @@ class Scope:
 
 
 def jurisdiction(scope: Scope | None, table: Any = Mine) -> ColumnElement[bool]:
-    """SQL predicate limiting `table` (Mine, or Region) to the caller's jurisdiction."""
+    """SQL predicate limiting `table` (Mine, Region, or the mine tally) to the caller's jurisdiction."""
     if scope is None:
         return false()
     if scope.tier is UserTier.NATIONAL:
@@ -61,5 +61,7 @@ def jurisdiction(scope: Scope | None, table: Any = Mine) -> ColumnElement[bool]:
     if scope.tier is UserTier.ENTERPRISE:
         if table is Mine:
             return Mine.id == scope.mine_id
-        return table.code == scope.region_code
+        if hasattr(table, "code"):  # a region: the mine's county
+            return table.code == scope.region_code
+        return false()  # a tally cannot tell one mine from another: it counts nothing
     return getattr(table, _TIER_COLUMN[scope.tier]) == scope.region_code

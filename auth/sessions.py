@@ -19,6 +19,7 @@ from auth.lockout import username_key
 from auth.passwords import verify_password_async
 from auth.users import CurrentUser
 from models.account import Account, AuthSession
+from models.data_version import DataVersion
 from models.errors import Unauthenticated
 
 if TYPE_CHECKING:
@@ -85,12 +86,15 @@ async def open_session(
     return token, CurrentUser.from_row(account, session=digest)
 
 
-async def user_for_token(engine: AsyncEngine, token: str, settings: Settings) -> CurrentUser | None:
-    """The account behind a live token, refreshing its idle clock; else None."""
+async def user_for_token(engine: AsyncEngine, token: str, settings: Settings) -> tuple[CurrentUser, int] | None:
+    """The account behind a live token, refreshing its idle clock, and the data
+    version read in the same statement (the response cache's key: one round trip
+    per request instead of two); else None."""
     now = utcnow()
     digest = token_digest(token)
     statement = (
-        select(Account, AuthSession.last_seen_at)
+        select(Account, AuthSession.last_seen_at,
+               select(DataVersion.version).where(DataVersion.id == 1).scalar_subquery().label("data_version"))
         .join(AuthSession, AuthSession.account_id == Account.id)
         .where(
             AuthSession.token_hash == digest,
@@ -108,7 +112,7 @@ async def user_for_token(engine: AsyncEngine, token: str, settings: Settings) ->
             await conn.execute(
                 update(AuthSession).where(AuthSession.token_hash == digest).values(last_seen_at=now)
             )
-    return CurrentUser.from_row(row, session=digest)
+    return CurrentUser.from_row(row, session=digest), row.data_version
 
 
 async def revoke_sessions(

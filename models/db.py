@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import event
@@ -15,21 +16,32 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(busy_timeout_ms: int):
+SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+
+
+def _sqlite_pragmas(busy_timeout_ms: int, synchronous: str):
+    if synchronous not in SYNCHRONOUS_MODES:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
+
     def apply(dbapi_connection, _record) -> None:
         # WAL lets readers run beside a writer; the busy timeout makes a second
         # writer wait instead of failing; SQLite leaves foreign keys off unless asked.
+        # FULL syncs the WAL at every commit, so an acknowledged write survives a
+        # power cut too; NORMAL survives the death of the process only.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     return apply
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs) -> AsyncEngine:
+def make_engine(
+    url: str, *, busy_timeout_ms: int = 30_000, synchronous: str = "FULL", connect_timeout_s: float = 5.0,
+    **kwargs,
+) -> AsyncEngine:
     if is_sqlite(url):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -37,9 +49,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, **kwargs) -> AsyncEn
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms, synchronous))
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # A database host that drops packets (rather than refusing) must not hold a
+    # request for asyncpg's default 60 s: the connection attempt gives up sooner.
+    connect_args = {"timeout": connect_timeout_s} if "asyncpg" in url else {}
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 # Answered to clients when the database cannot be reached (or, on SQLite, its write lock is not
@@ -65,3 +80,21 @@ def database_unavailable(error: BaseException | None) -> bool:
             return True
         return any(text in str(error.orig).lower() for text in _UNAVAILABLE_SQLITE)
     return database_unavailable(error.__cause__) if error.__cause__ is not error else False
+
+
+async def database_ready(engine: AsyncEngine, timeout_s: float) -> bool:
+    """Whether the database answers a trivial statement within the timeout."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    async def probe() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(probe(), timeout_s)
+    except Exception as error:  # noqa: BLE001 - whatever stops a SELECT 1 means "not ready"
+        logging.getLogger("minegraph").warning("readiness probe failed: %r", error)
+        return False
+    return True

@@ -31,10 +31,10 @@ _RANGES = (
 )
 # (input field, mine column) for the enum lists.
 _ENUM_LISTS = (
-    ("scales", Mine.scale),
-    ("production_statuses", Mine.production_status),
-    ("development_methods", Mine.development_method),
-    ("supervisory_bodies", Mine.supervisory_body),
+    ("scales", "scale"),
+    ("production_statuses", "production_status"),
+    ("development_methods", "development_method"),
+    ("supervisory_bodies", "supervisory_body"),
 )
 MAX_NAME_LENGTH = 100
 
@@ -124,16 +124,25 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
     return FilterSpec(**values)
 
 
-def _region_clause(code: str, trees: Trees) -> ColumnElement[bool] | None:
+def _region_clause(code: str, trees: Trees, table: Any = Mine) -> ColumnElement[bool] | None:
     node = trees.regions[code]
-    return None if node.column is None else getattr(Mine, node.column) == code
+    return None if node.column is None else getattr(table, node.column) == code
 
 
-def filter_clauses(spec: FilterSpec, trees: Trees, settings: Settings) -> list[ColumnElement[bool]]:
-    """SQL conditions for a spec (AND-ed by the caller); thresholds from settings."""
+def tally_filters(spec: FilterSpec, trees: Trees) -> bool:
+    """Whether the spec restricts only what the mine tally (models/tally.py) is keyed
+    by: regions, mineral categories and production statuses."""
+    rest = replace(spec, region_codes=(), mineral_codes=None, production_statuses=None)
+    categories = all(trees.minerals[code].column == "category_code" for code in spec.mineral_codes or ())
+    return rest == EMPTY and categories
+
+
+def filter_clauses(spec: FilterSpec, trees: Trees, settings: Settings, table: Any = Mine) -> list[ColumnElement[bool]]:
+    """SQL conditions for a spec (AND-ed by the caller); thresholds from settings.
+    `table` is `Mine`, or the mine tally for a spec that `tally_filters` accepts."""
     clauses: list[ColumnElement[bool]] = []
     for code in spec.region_codes:
-        clause = _region_clause(code, trees)
+        clause = _region_clause(code, trees, table)
         if clause is not None:
             clauses.append(clause)
     if spec.name_contains:
@@ -142,12 +151,12 @@ def filter_clauses(spec: FilterSpec, trees: Trees, settings: Settings) -> list[C
         by_column: dict[str, list[str]] = {}
         for code in spec.mineral_codes:
             by_column.setdefault(trees.minerals[code].column, []).append(code)
-        parts = [getattr(Mine, column).in_(codes) for column, codes in by_column.items()]
+        parts = [getattr(table, column).in_(codes) for column, codes in by_column.items()]
         clauses.append(or_(*parts) if parts else false())
     for name, column in _ENUM_LISTS:
         values = getattr(spec, name)
         if values is not None:
-            clauses.append(column.in_(values) if values else false())
+            clauses.append(getattr(table, column).in_(values) if values else false())
     for field_name, _label, column in _RANGES:
         low, high = getattr(spec, f"{field_name}_min"), getattr(spec, f"{field_name}_max")
         if low is not None:

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from auth.scope import jurisdiction
-from models.enums import GuarantorLevel
+from models.enums import GuarantorLevel, UserTier
 from models.mine import Guarantor, Mine
-from resolvers.filters import filter_clauses
+from models.tally import DEPTH_THRESHOLD_M, WORKERS_THRESHOLD, MineTally
+from resolvers.filters import filter_clauses, tally_filters
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -98,24 +99,49 @@ def completeness(settings: Settings) -> list[tuple[str, ColumnElement]]:
     ]
 
 
-def _subtree_restriction(node: RegionNode | None) -> ColumnElement[bool] | None:
-    if node is None or node.column is None:
-        return None
-    return getattr(Mine, node.column) == node.code
+def _tallied_stats(trees: Trees) -> list[tuple[str, ColumnElement]]:
+    """`mine_stats` and the category counts, summed from the mine tally."""
+    def total(column) -> ColumnElement:
+        return func.coalesce(func.sum(column), 0)
+
+    return [
+        ("total", total(MineTally.n)),
+        ("large", total(MineTally.n_large)),
+        ("medium", total(MineTally.n_medium)),
+        ("small", total(MineTally.n_small)),
+        ("over30_workers", total(MineTally.n_over_workers)),
+        ("over800m_depth", total(MineTally.n_over_depth)),
+        *((CATEGORY + node.code, total(case((MineTally.category_code == node.code, MineTally.n), else_=0)))
+          for node in trees.categories),
+    ]
+
+
+def _tally_answers(scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
+                   measures: Measures, grain: str | None) -> bool:
+    """Whether the mine tally holds these counts (else the mines are counted)."""
+    return (
+        measures is mine_stats and grain in (None, "county_code")
+        and scope is not None and scope.tier is not UserTier.ENTERPRISE  # the tally has no mine ids
+        and (settings.workers_threshold, settings.depth_threshold_m) == (WORKERS_THRESHOLD, DEPTH_THRESHOLD_M)
+        and tally_filters(spec, trees)
+    )
 
 
 async def _grouped(
     engine: AsyncEngine, scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
     measures: Measures, grain: str | None, within: RegionNode | None,
 ) -> tuple[tuple[str, ...], list]:
-    named = [
-        *measures(settings),
-        *((CATEGORY + node.code, _count_if(Mine.category_code == node.code)) for node in trees.categories),
-    ]
-    conditions = [jurisdiction(scope), *filter_clauses(spec, trees, settings)]
-    if (restriction := _subtree_restriction(within)) is not None:
-        conditions.append(restriction)
-    keys = [getattr(Mine, grain)] if grain else []
+    if _tally_answers(scope, spec, trees, settings, measures, grain):
+        table, named = MineTally, _tallied_stats(trees)
+    else:
+        table, named = Mine, [
+            *measures(settings),
+            *((CATEGORY + node.code, _count_if(Mine.category_code == node.code)) for node in trees.categories),
+        ]
+    conditions = [jurisdiction(scope, table), *filter_clauses(spec, trees, settings, table)]
+    if within is not None and within.column is not None:
+        conditions.append(getattr(table, within.column) == within.code)
+    keys = [getattr(table, grain)] if grain else []
     statement = select(*keys, *(expr for _, expr in named)).where(and_(*conditions))
     if keys:
         statement = statement.group_by(*keys)

@@ -6,17 +6,18 @@ from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
-from schema.caching import DocumentCache, ResponseCache
+from schema.caching import DocumentCache, ResponseCache, ValidationByText
 from schema.cost import CostLimit
 from schema.errors import ErrorCodes
+from schema.fast_leaves import FastLeavesExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from settings import Settings
@@ -34,13 +35,18 @@ def build_schema(settings: Settings) -> MinegraphSchema:
     """The schema with the abuse limits of these settings; production also hides
     introspection and field suggestions."""
     # Factories: Strawberry makes fresh extension instances for every request.
+    # The depth and alias limiters make a new rule class per instance; built once here,
+    # the same classes serve every request, so ValidationByText can find its results again.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
+    ]
     extensions: list[Callable] = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         DocumentCache,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
-        lambda: ValidationCache(maxsize=512),
+        lambda: AddValidationRules(limits),
+        ValidationByText,
         lambda: CostLimit(settings.max_query_cost),
         ResponseCache,
     ]
@@ -51,6 +57,7 @@ def build_schema(settings: Settings) -> MinegraphSchema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
+        execution_context_class=FastLeavesExecutionContext,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from contextlib import suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import orjson
 from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse, print_ast
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionResult
 
 from resolvers.response_cache import data_version
@@ -27,6 +29,34 @@ CACHEABLE_ROOTS = frozenset({"dashboard", "region", "mine", "mines", "mineralTyp
 @lru_cache(maxsize=512)
 def _parse(query: str, max_tokens: int | None = None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
+
+
+_VALIDATED: OrderedDict[tuple, list] = OrderedDict()
+VALIDATED_MAX = 512
+
+
+class ValidationByText(SchemaExtension):
+    """Validate each distinct (schema, document text, rules) once.
+
+    Strawberry's own ValidationCache keys on the parsed document, whose hash walks
+    the whole tree on every request; the text's hash is computed once. The rules
+    must be the same classes on every request (see build_schema), or nothing is
+    ever found again. A document without text (none here) is validated as usual.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        schema = execution.schema._schema  # schemas differ in rules and in error messages
+        key = (schema, execution.query, execution.validation_rules) if execution.query else None
+        errors = _VALIDATED.get(key) if key is not None else None
+        if errors is None:
+            errors = validate_document(schema, execution.graphql_document, execution.validation_rules)
+            if key is not None:
+                _VALIDATED[key] = errors
+                if len(_VALIDATED) > VALIDATED_MAX:
+                    _VALIDATED.popitem(last=False)
+        execution.pre_execution_errors = errors
+        yield
 
 
 class DocumentCache(SchemaExtension):
@@ -83,7 +113,7 @@ class ResponseCache(SchemaExtension):
             except orjson.JSONEncodeError:
                 document = None  # e.g. a lone surrogate or a huge integer: let execution refuse it
             if document is not None:
-                key = (document, variables, ctx.scope.key, await data_version(ctx.engine))
+                key = (document, variables, ctx.scope.key, await _data_version(ctx))
                 hit = ctx.cache.get(key)
                 if hit is not None:
                     execution.result = ExecutionResult(data=orjson.loads(hit), errors=None)
@@ -96,6 +126,15 @@ class ResponseCache(SchemaExtension):
         if key is not None and result is not None and not result.errors and result.data is not None:
             with suppress(orjson.JSONEncodeError):  # not storable: simply not cached
                 ctx.cache.put(key, orjson.dumps(result.data))
+
+
+async def _data_version(ctx) -> int:
+    """The version read with the caller's token at the start of this request, or now.
+
+    Read before execution either way, so an answer is stored under a version no
+    newer than the data it was computed from: it can be served late, never stale."""
+    seen = getattr(ctx.request.state, "data_version", None) if ctx.request is not None else None
+    return seen if seen is not None else await data_version(ctx.engine)
 
 
 def _mark(ctx, status: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Undefined, value_from_ast
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Undefined, VariableNode, value_from_ast
 
 from models.errors import MinegraphError
 from resolvers.filters import parse_filter
@@ -60,6 +60,8 @@ class _Walk:
         definition = self.region_type.fields[field.name.value].args["filter"]
         for argument in field.arguments or ():
             if argument.name.value == "filter":
+                if isinstance(argument.value, VariableNode) and argument.value.name.value not in self.info.variable_values:
+                    return None  # `$filter` declared but not sent: the field gets no filter either
                 # The schema's own coercion: literals and variables both come out typed.
                 value = value_from_ast(argument.value, definition.type, self.info.variable_values)
                 if value is Undefined:

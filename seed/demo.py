@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from auth.passwords import hash_password
 from models import Account, DatasetInfo, Guarantor, Mine, MineralType, Region
 from models.migrate import upgrade
+from models.tally import bulk_load
 from seed.generate import ACCOUNT_COLUMNS, GUARANTOR_COLUMNS, MINE_COLUMNS, DemoGenerator
 from seed.reference import mineral_rows, region_rows
 
@@ -168,6 +169,32 @@ async def _check_loaded(conn: AsyncConnection, mines: int, seed: int) -> bool:
     return False
 
 
+async def _load_batches(writer: _Writer, batches) -> tuple[int, int, int]:
+    """Write every batch: (accounts, guarantors, located mines) written.
+
+    Per batch: mines, then their accounts (which reference them), then their
+    guarantors (which reference both), so foreign keys hold at every insert.
+    The next batch is generated in a worker thread while this one is written.
+    That pays on PostgreSQL, whose server works in its own process (about a
+    quarter off at 1,000,000 mines); on SQLite parameter binding holds the GIL,
+    so there it gains little.
+    """
+    n_accounts = n_guarantors = n_located = 0
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            await writer.insert(Mine.__table__, MINE_COLUMNS, batch.mines)
+            await writer.insert(Account.__table__, ACCOUNT_COLUMNS, batch.accounts)
+            await writer.insert(Guarantor.__table__, GUARANTOR_COLUMNS, batch.guarantors)
+            n_accounts += len(batch.accounts)
+            n_guarantors += len(batch.guarantors)
+            n_located += batch.located
+    finally:
+        await asyncio.wait([upcoming])  # never leave the generator thread running behind us
+    return n_accounts, n_guarantors, n_located
+
+
 async def seed_demo(engine: AsyncEngine, *, mines: int = 6000, seed: int = 2022, password: str) -> SeedReport:
     """Load the demo dataset (and the reference tables) unless this exact dataset is already loaded."""
     if mines < 0:
@@ -185,26 +212,9 @@ async def seed_demo(engine: AsyncEngine, *, mines: int = 6000, seed: int = 2022,
         await _insert_reference(conn, writer)
         gen = DemoGenerator(mines=mines, seed=seed, password_hash=password_hash, stamp=writer.stamp)
         await writer.insert(Account.__table__, ACCOUNT_COLUMNS, gen.regulator_accounts)
-        n_accounts, n_guarantors, n_located = len(gen.regulator_accounts), 0, 0
-        # Per batch: mines, then their accounts (which reference them), then their
-        # guarantors (which reference both), so foreign keys hold at every insert.
-        # The next batch is generated in a worker thread while this one is written.
-        # That pays on PostgreSQL, whose server works in its own process (about a
-        # quarter off at 1,000,000 mines); on SQLite parameter binding holds the GIL,
-        # so there it gains little.
-        batches = gen.batches(BATCH_MINES)
-        upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-        try:
-            while (batch := await upcoming) is not None:
-                upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-                await writer.insert(Mine.__table__, MINE_COLUMNS, batch.mines)
-                await writer.insert(Account.__table__, ACCOUNT_COLUMNS, batch.accounts)
-                await writer.insert(Guarantor.__table__, GUARANTOR_COLUMNS, batch.guarantors)
-                n_accounts += len(batch.accounts)
-                n_guarantors += len(batch.guarantors)
-                n_located += batch.located
-        finally:
-            await asyncio.wait([upcoming])  # never leave the generator thread running behind us
+        async with bulk_load(conn):  # the tally is counted once, after the load
+            n_accounts, n_guarantors, n_located = await _load_batches(writer, gen.batches(BATCH_MINES))
+        n_accounts += len(gen.regulator_accounts)
         await writer.insert(DatasetInfo.__table__, ("key", "value"),
                             [(KEY_MINES, str(mines)), (KEY_SEED, str(seed))])
         await writer.finish()

@@ -25,7 +25,7 @@ async def test_a_repeated_query_is_served_from_the_cache(fresh_env):
         second_status, second = await _post(fresh_env, DRILL_DOWN, variables, token)
     assert (first_status, second_status) == ("miss", "hit")
     assert second == first
-    assert len(counter.statements) == 2  # the token and the data version; no counting
+    assert len(counter.statements) == 1  # the token, read with the data version; no counting
 
 
 async def test_accounts_of_one_scope_share_answers_but_scopes_never_do(fresh_env):
@@ -69,3 +69,19 @@ async def test_answers_about_the_caller_are_never_cached(fresh_env):
     for _ in range(2):
         status, body = await _post(fresh_env, ME, token=token)
         assert status is None and body["data"]["me"]["username"] == "000000-005"
+
+
+def test_the_store_keeps_the_newest_data_version_only():
+    """Writes raise the version; answers of older versions go at once, whatever the budget."""
+    from resolvers.response_cache import ResponseStore
+
+    store = ResponseStore(max_bytes=1_000_000)
+    for version in range(1, 200):
+        for scope in ("national", "province:110000"):
+            store.put(("doc", b"{}", scope, version), b"x" * 1000)
+    assert len(store) == 2
+    assert store.get(("doc", b"{}", "national", 199)) == b"x" * 1000
+    assert store.get(("doc", b"{}", "national", 198)) is None  # an older version: never served
+    store.put(("doc", b"{}", "national", 150), b"late")  # computed for a superseded version
+    assert store.get(("doc", b"{}", "national", 150)) is None and len(store) == 2
+    assert store.get(("doc", b"{}", "national", 200)) is None and len(store) == 0  # newer: emptied

@@ -329,13 +329,16 @@ def outage(tmp_path_factory):
         during = [_probe(server.base, token, owner, mine_id, keep_alive) for _ in range(2)]
         alive_during = server.alive()
         health = httpx.get(f"{server.base}/healthz", timeout=10, trust_env=False).status_code
+        ready_during = httpx.get(f"{server.base}/readyz", timeout=10, trust_env=False).status_code
 
         cluster.start()
         after = _probe(server.base, token, owner, mine_id, keep_alive)
+        ready_after = httpx.get(f"{server.base}/readyz", timeout=10, trust_env=False).status_code
         keep_alive.close()
         outcome = {
             "before": before, "during": during, "after": after, "alive_during": alive_during,
             "alive_after": server.alive(), "healthz_during": health, "version_before": version,
+            "readyz_during": ready_during, "readyz_after": ready_after,
             "version_after": database.one("SELECT version FROM mine WHERE id = ?", mine_id)[0],
             "log": server.log_text(),
         }
@@ -372,6 +375,8 @@ def test_database_outage_no_crash_and_recovery_without_restart(outage):
     # during the outage left nothing, the one after it is the next version.
     assert after["write"]["data"]["updateMineLocation"]["version"] == outage["version_before"] + 1
     assert outage["version_after"] == outage["version_before"] + 1
+    # Liveness stays up (no restart needed); readiness tells a load balancer to route away, then back.
+    assert (outage["healthz_during"], outage["readyz_during"], outage["readyz_after"]) == (200, 503, 200)
     report("outage[postgresql]", _outage_figures(outage))
 
 

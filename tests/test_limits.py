@@ -144,3 +144,20 @@ def test_operations_command_lists_each_hash():
     manifest = json.loads(done.stdout)
     for path in OPERATIONS_DIR.glob("*.graphql"):
         assert manifest[path.stem] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def test_each_document_is_validated_once_and_its_refusal_kept(client, callers, monkeypatch):
+    """Validation is cached by document text; a refused document stays refused."""
+    import schema.caching as caching
+
+    runs = []
+    original = caching.validate_document
+    monkeypatch.setattr(caching, "validate_document", lambda *a: runs.append(a[1]) or original(*a))
+    token = callers["NATIONAL"].token
+    fine = "query ValidatedOnce { options { scales { value label } } }"
+    deep = "query DeepOnce { region { " + "children { " * 12 + "code" + " }" * 12 + " } }"
+    for _ in range(3):
+        assert _codes((await _raw(client, {"query": fine}, token))[1]) == []
+        status, body = await _raw(client, {"query": deep}, token)
+        assert _codes(body) == ["GRAPHQL_VALIDATION_FAILED"] and "depth" in body["errors"][0]["message"]
+    assert len(runs) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import event
 
@@ -103,8 +105,24 @@ async def test_three_level_drill_down_costs_one_statement_per_level(app, gql, ca
     nodes = sum(1 for _ in _walk(result.data["region"]))
     assert nodes > 3000
     assert len(counter.stats_statements) <= 4, counter.stats_statements
-    # Besides counting: the token lookup and the data-version read of the response cache.
-    assert len(counter.statements) - len(counter.stats_statements) == 2, counter.statements
+    # Besides counting, one statement: the token lookup, which also reads the data version.
+    assert len(counter.statements) - len(counter.stats_statements) == 1, counter.statements
+
+
+@pytest.mark.parametrize(("variables", "source"), [
+    ({}, "mine_tally"),  # `$filter` declared but not sent: no filter, counted ahead all the same
+    ({"filter": {"mineralCodes": ["10"], "productionStatuses": ["NORMAL", "TRIAL"]}}, "mine_tally"),
+    ({"filter": {"depthMin": 1}}, "mine"),  # not what the tally is keyed by: the mines themselves
+])
+async def test_a_whole_drill_down_is_counted_by_one_statement(app, gql, callers, variables, source):
+    """The drill-down's shape is read before it runs: one statement counts every node."""
+    unique = DRILL_DOWN.replace("query DrillDown", f"query DrillDownOneStatement{len(variables)}{source}")
+    with StatementCounter(app.state.engine) as counter:
+        result = await gql(unique, variables, callers["NATIONAL"].token)
+    assert result.errors is None
+    assert sum(1 for _ in _walk(result.data["region"])) > 3000
+    assert len(counter.stats_statements) == 1, counter.stats_statements
+    assert re.search(rf"FROM {source}\b", counter.stats_statements[0]), counter.stats_statements[0]
 
 
 async def test_mineral_drill_down_costs_one_statement_per_level(app, gql, callers):

@@ -1,0 +1,92 @@
+"""schema/fast_leaves.py completes plain scalar fields without graphql-core's per-field
+machinery; every answer must be byte for byte the one the normal path gives."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app import create_app
+from schema.fast_leaves import FastLeavesExecutionContext
+from settings import Settings
+from tests.queries import DASHBOARD, DRILL_DOWN, MINE_DETAIL, MINERAL_STATS, MINES, ME, OPTIONS
+
+# Aliases, the same field twice, __typename, directives, fragments (named and inline),
+# a plain field asked after a resolved one, and a nested error.
+SHAPES = """
+query Shapes($skip: Boolean!, $id: ID!) {
+  region {
+    __typename
+    n: name code
+    stats { t: total total total __typename small @skip(if: $skip) large @include(if: $skip) ...More }
+    children { ... on Region { code stats { ...More total } name } }
+  }
+  mine(id: $id) { id code scale lat: maxDepth productionStatus principal { name phone } __typename }
+  missing: mine(id: "999999999") { id code }
+}
+fragment More on MineStats { medium over30Workers over800mDepth }
+"""
+CASES = [
+    ("drill-down", DRILL_DOWN, {}),
+    ("drill-down filtered", DRILL_DOWN, {"filter": {"productionStatuses": ["NORMAL"], "scales": ["SMALL"]}}),
+    ("dashboard", DASHBOARD, {}),
+    ("mineral tree", MINERAL_STATS, {}),
+    ("mine list", MINES, {"first": 30}),
+    ("me", ME, {}),
+    ("options", OPTIONS, {}),
+    ("shapes, skip", SHAPES, {"skip": True}),
+    ("shapes, include", SHAPES, {"skip": False}),
+]
+
+
+@pytest.fixture
+def fields_executed(monkeypatch):
+    """Counts graphql-core's field executions, and switches the fast path off on request."""
+    calls = {"n": 0}
+    original = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counting(self, *args, **kwargs):
+        calls["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counting)
+
+    def normal_path() -> None:
+        monkeypatch.setattr(FastLeavesExecutionContext, "execute_fields",
+                            StrawberryGraphQLCoreExecutionContext.execute_fields)
+
+    calls["normal_path"] = normal_path
+    return calls
+
+
+@pytest.fixture(scope="module")
+async def uncached(env):
+    """An app on the shared database without a response cache, so both paths really execute."""
+    settings = Settings(database_url=env.settings.database_url, secret_key="test-secret", response_cache_mb=0)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://minegraph.test"
+    ) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("label", "query", "variables"), CASES, ids=[c[0] for c in CASES])
+async def test_the_fast_path_answers_exactly_as_the_normal_path(uncached, callers, mines, fields_executed, label, query, variables):
+    variables = {**variables, "id": str(mines[0]["id"])} if "$id" in query else variables
+    headers = {"authorization": f"Bearer {callers['NATIONAL'].token}"}
+
+    async def answer() -> bytes:
+        response = await uncached.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        assert response.status_code == 200
+        return response.content
+
+    fast = await answer()
+    fast_fields = fields_executed["n"]
+    fields_executed["normal_path"]()
+    fields_executed["n"] = 0
+    normal = await answer()
+    assert fast == normal
+    assert fields_executed["n"] >= fast_fields
+    if label.startswith("drill-down"):
+        assert fields_executed["n"] > 3 * fast_fields  # the fast path is taken where it pays
