@@ -24,7 +24,7 @@ from auth.sessions import revoke_sessions
 from auth.validation import check_password_policy
 from models.account import Account
 from models.enums import GuarantorLevel, RegionLevel, UserTier
-from models.errors import BadUserInput, Conflict, NotFound
+from models.errors import BadUserInput, Conflict, NotFound, quoted
 from models.mine import Mine
 from models.reference import Region
 
@@ -98,7 +98,7 @@ def generate_password(settings: Settings, username: str | None = None) -> str:
 async def find_region(conn: AsyncConnection, code: str) -> RegionInfo:
     row = (await conn.execute(select(Region.code, Region.name, Region.level).where(Region.code == code))).first()
     if row is None:
-        raise NotFound(f"未知的行政区划代码 / unknown region code {code!r}: give a 6-digit code from the region "
+        raise NotFound(f"未知的行政区划代码 / unknown region code {quoted(code)}: give a 6-digit code from the region "
                        "table, e.g. 000000 (全国), 530000 (云南省), 530100 (昆明市)")
     return RegionInfo(row.code, row.name, RegionLevel(row.level))
 
@@ -185,7 +185,7 @@ async def reset_password(
     async with engine.connect() as conn:
         account_id = (await conn.execute(select(Account.id).where(Account.username == username))).scalar()
     if account_id is None:
-        raise NotFound(f"未知的用户名 / unknown username {username!r}")
+        raise NotFound(f"未知的用户名 / unknown username {quoted(username)}")
     if new_password is None:
         new_password = generate_password(settings, username)
     else:

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from auth.log_redaction import redact_phones
 from auth.validation import mask_phone
 from models.audit import AuditLog
-from models.errors import BadUserInput, NotFound
+from models.errors import BadUserInput, NotFound, quoted
 from models.mine import Mine
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def parse_moment(text: str, zone: ZoneInfo, *, end: bool, now: datetime) -> date
             return start
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadUserInput(f"无法识别的时间 / cannot read the time {text!r}: give an ISO date (2026-05-01), a date "
+        raise BadUserInput(f"无法识别的时间 / cannot read the time {quoted(text)}: give an ISO date (2026-05-01), a date "
                            "and time (2026-05-01T08:30, read in TIMEZONE, or with an offset), or 7d / 12h / 30m "
                            "for that long ago") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
@@ -93,7 +93,7 @@ async def _mine_id(conn, mine: str) -> int:
         return int(mine)
     found = (await conn.execute(select(Mine.id).where(Mine.code == mine))).scalar()
     if found is None:
-        raise NotFound(f"未知的矿山编码 / unknown mine code {mine!r}: give a mine id or code, e.g. C5301020001")
+        raise NotFound(f"未知的矿山编码 / unknown mine code {quoted(mine)}: give a mine id or code, e.g. C5301020001")
     return found
 
 

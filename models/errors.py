@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 
+QUOTE_LIMIT = 40
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr` of a value a client sent, cut short: an error names the input, it
+    does not echo 100 kB of it back."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
 class MinegraphError(Exception):
     code = "INTERNAL"
     # True once whoever raised it has written its audit record (auth/refusals.py then skips it).

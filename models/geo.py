@@ -17,7 +17,7 @@ import prcoords
 import shapely
 
 from models.boundaries import county_boundaries
-from models.errors import BadUserInput
+from models.errors import BadUserInput, quoted
 from settings import get_settings
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def to_wgs84(lat: float, lng: float, datum: str) -> tuple[float, float]:
     if datum == WGS84:
         return (lat, lng)
     if datum != GCJ02:
-        raise BadUserInput(f"未知的坐标系 {datum!r} / unknown datum {datum!r}: use WGS84 or GCJ02")
+        raise BadUserInput(f"未知的坐标系 {quoted(datum)} / unknown datum {quoted(datum)}: use WGS84 or GCJ02")
     if not _in_gcj_area(lat, lng):
         return (lat, lng)
     # The iterative ("bored") inverse is accurate to about a centimetre; the closed form, metres.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import exists, false, or_
 
 from models.enums import GuarantorLevel
-from models.errors import BadUserInput, NotFound
+from models.errors import BadUserInput, NotFound, quoted
 from models.mine import Guarantor, Mine
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
     if region_code is not None:
         node = trees.regions.get(region_code)
         if node is None or scope is None or not scope.covers(node):
-            raise NotFound(f"region {region_code!r} not found")
+            raise NotFound(f"region {quoted(region_code)} not found")
         values["region_codes"] = (region_code,)
     name = getattr(raw, "name_contains", None)
     if name is not None:
@@ -106,7 +106,7 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
     if codes is not None:
         unknown = [c for c in codes if c not in trees.minerals]
         if unknown:
-            raise BadUserInput(f"unknown mineral code(s): {', '.join(map(repr, unknown[:5]))}")
+            raise BadUserInput(f"unknown mineral code(s): {', '.join(map(quoted, unknown[:5]))}")
         values["mineral_codes"] = tuple(sorted(set(codes)))
     for name, _column in _ENUM_LISTS:
         values[name] = _enum_values(getattr(raw, name, None))

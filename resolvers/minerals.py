@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from models.errors import NotFound
+from models.errors import NotFound, quoted
 
 if TYPE_CHECKING:
     from models.trees import MineralNode
@@ -16,5 +16,5 @@ def mineral_types(ctx: Context, parent_code: str | None) -> list[MineralNode]:
         return ctx.trees.categories
     parent = ctx.trees.minerals.get(parent_code)
     if parent is None:
-        raise NotFound(f"mineral type {parent_code!r} not found")
+        raise NotFound(f"mineral type {quoted(parent_code)} not found")
     return parent.children

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, select, tuple_
 
 from auth.scope import jurisdiction
-from models.errors import BadUserInput, NotFound
+from models.errors import BadUserInput, NotFound, quoted
 from models.mine import Mine
 from resolvers.cursors import decode_cursor, encode_cursor
 from resolvers.filters import filter_clauses
@@ -51,12 +51,12 @@ async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: st
 
 def parse_mine_id(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise NotFound(f"mine {raw!r} not found")
+        raise NotFound(f"mine {quoted(raw)} not found")
     return int(raw)
 
 
 async def get_mine(ctx: Context, raw_id: str):
     row = await ctx.loaders.mine.load(parse_mine_id(raw_id))
     if row is None:
-        raise NotFound(f"mine {raw_id!r} not found")
+        raise NotFound(f"mine {quoted(raw_id)} not found")
     return row

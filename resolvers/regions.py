@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from auth.scope import jurisdiction
 from models.enums import UserTier
-from models.errors import NotFound
+from models.errors import NotFound, quoted
 from models.mine import Mine
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def get_region(ctx: Context, code: str | None) -> RegionNode:
         return root_region(ctx)
     node = ctx.trees.regions.get(code)
     if node is None or not ctx.scope.covers(node):
-        raise NotFound(f"region {code!r} not found")
+        raise NotFound(f"region {quoted(code)} not found")
     return node
 
 

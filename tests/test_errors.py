@@ -53,3 +53,20 @@ async def test_unexpected_errors_are_masked_and_logged_with_request_id(app, clie
     assert "secret" not in error["message"]
     assert response.headers["x-request-id"] == "req-42"
     assert "req-42" in caplog.text and "secret database detail" in caplog.text
+
+
+async def test_errors_name_a_huge_input_without_echoing_it(gql, callers):
+    """An error says which value was wrong; it does not send 30 kB of it back."""
+    token = callers["NATIONAL"].token
+    huge = "9" * 30_000
+    stats = "query($f: MineFilter) { mines(filter: $f, first: 1) { totalCount } }"
+    for query, variables in [
+        (stats, {"f": {"regionCode": huge}}),
+        (stats, {"f": {"mineralCodes": [huge, "x" + huge]}}),
+        ("query($id: ID!) { mine(id: $id) { id } }", {"id": huge}),
+        ("query($c: String) { region(code: $c) { code } }", {"c": huge}),
+    ]:
+        result = await gql(query, variables, token)
+        assert result.codes in (["NOT_FOUND"], ["BAD_USER_INPUT"]), result.errors
+        assert "'99999" in result.message and "30,0" in result.message  # the value, and how long it was
+        assert len(result.message) < 300, result.message[:300]

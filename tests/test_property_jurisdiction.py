@@ -58,6 +58,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 import sqldb
+from models.errors import quoted
 from queries import LOGIN
 from reference import as_comparable, visible
 from reference_props import (
@@ -642,7 +643,7 @@ class Region(Root):
         if self.code is not None and not region_code_visible(case.world, self.code, case.who):
             FIGURES["not_found_checked"] += 1
             for error in errors:
-                case.same(f"{alias} NOT_FOUND message", error["message"], f"region {self.code!r} not found")
+                case.same(f"{alias} NOT_FOUND message", error["message"], f"region {quoted(self.code)} not found")
 
     async def check(self, case, value, alias):
         root = case.who.region_code if self.code is None else self.code
@@ -762,7 +763,7 @@ class Mine(Root):
         FIGURES["not_found_checked"] += 1
         raw = self.id if isinstance(self.id, str) else str(self.id)
         for error in errors:
-            case.same(f"{alias} NOT_FOUND message", error["message"], f"mine {raw!r} not found")
+            case.same(f"{alias} NOT_FOUND message", error["message"], f"mine {quoted(raw)} not found")
 
     async def check(self, case, value, alias):
         row = case.mine(value, alias, None, self.detail)
