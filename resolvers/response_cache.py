@@ -9,6 +9,7 @@ and holds one version only.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ class ResponseStore:
         self._version: int | None = None
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        # Queries being computed now, by key: identical ones wait for the answer (schema/caching.py).
+        self.in_flight: dict[tuple, asyncio.Future[bytes | None]] = {}
 
     def _move_to(self, version: int) -> bool:
         """Whether `version` is the store's (newer: it becomes so, emptied). Under the lock."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from contextlib import suppress
@@ -100,32 +101,66 @@ def _digest(document: DocumentNode, operation_name: str | None) -> str | None:
 
 
 class ResponseCache(SchemaExtension):
-    """Answer a repeated query from the store while the data version is unchanged."""
+    """Answer a repeated query from the store while the data version is unchanged,
+    and let identical queries that arrive while one is being computed wait for it
+    (after a write, a burst of the same dashboard or drill-down costs one execution)."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         ctx = execution.context
-        key = None
-        if ctx.cache is not None and ctx.scope is not None and execution.graphql_document is not None:
-            document = _document_key(execution.query or "", execution.operation_name, execution.graphql_document)
-            try:
-                variables = orjson.dumps(execution.variables or {}, option=orjson.OPT_SORT_KEYS)
-            except orjson.JSONEncodeError:
-                document = None  # e.g. a lone surrogate or a huge integer: let execution refuse it
-            if document is not None:
-                key = (document, variables, ctx.scope.key, await _data_version(ctx))
-                hit = ctx.cache.get(key)
-                if hit is not None:
-                    execution.result = ExecutionResult(data=orjson.loads(hit), errors=None)
-                    _mark(ctx, "hit")
-                    yield
-                    return
-                _mark(ctx, "miss")
-        yield
-        result = execution.result
-        if key is not None and result is not None and not result.errors and result.data is not None:
-            with suppress(orjson.JSONEncodeError):  # not storable: simply not cached
-                ctx.cache.put(key, orjson.dumps(result.data))
+        key = _cache_key(execution, ctx) if ctx.cache is not None and ctx.scope is not None else None
+        if key is not None:
+            key = (*key, await _data_version(ctx))
+            answer = ctx.cache.get(key)
+            status = "hit"
+            if answer is None and (leader := ctx.cache.in_flight.get(key)) is not None:
+                answer, status = await _outcome(leader), "shared"
+            if answer is not None:
+                execution.result = ExecutionResult(data=orjson.loads(answer), errors=None)
+                _mark(ctx, status)
+                yield
+                return
+            _mark(ctx, "miss")
+        mine = None
+        if key is not None and key not in ctx.cache.in_flight:
+            mine = ctx.cache.in_flight[key] = asyncio.get_running_loop().create_future()
+        answer = None
+        try:
+            yield
+            result = execution.result
+            if key is not None and result is not None and not result.errors and result.data is not None:
+                with suppress(orjson.JSONEncodeError):  # not storable: simply not cached
+                    answer = orjson.dumps(result.data)
+                    ctx.cache.put(key, answer)
+        finally:
+            if mine is not None:
+                del ctx.cache.in_flight[key]
+                mine.set_result(answer)  # None: the waiters run the query themselves
+
+
+def _cache_key(execution, ctx) -> tuple[str, bytes, str] | None:
+    """(document, variables, scope) of a cacheable query, else None."""
+    if execution.graphql_document is None:
+        return None
+    document = _document_key(execution.query or "", execution.operation_name, execution.graphql_document)
+    if document is None:
+        return None
+    try:
+        variables = orjson.dumps(execution.variables or {}, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return None  # e.g. a lone surrogate or a huge integer: let execution refuse it
+    return document, variables, ctx.scope.key
+
+
+async def _outcome(leader: asyncio.Future) -> bytes | None:
+    """The answer another request is computing; None if it ends without one.
+    Shielded: a waiter that gives up (its time limit) must not cancel the leader."""
+    try:
+        return await asyncio.shield(leader)
+    except asyncio.CancelledError:
+        if leader.done():  # the leader was cancelled, not this waiter
+            return None
+        raise
 
 
 async def _data_version(ctx) -> int:

@@ -85,3 +85,45 @@ def test_the_store_keeps_the_newest_data_version_only():
     store.put(("doc", b"{}", "national", 150), b"late")  # computed for a superseded version
     assert store.get(("doc", b"{}", "national", 150)) is None and len(store) == 2
     assert store.get(("doc", b"{}", "national", 200)) is None and len(store) == 0  # newer: emptied
+
+
+async def test_identical_queries_arriving_together_are_computed_once(fresh_env):
+    """A burst of the same uncached drill-down: one execution, the others wait for its answer."""
+    import asyncio
+
+    token = await fresh_env.token("000000-005")
+    burst = DRILL_DOWN.replace("query DrillDown", "query DrillDownBurst")
+    variables = {"filter": {"productionStatuses": ["SUSPENDED"]}}
+    with StatementCounter(fresh_env.app.state.engine) as counter:
+        answers = await asyncio.gather(*(_post(fresh_env, burst, variables, token) for _ in range(8)))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses.count("miss") == 1 and set(statuses) <= {"miss", "shared", "hit"}, statuses
+    assert "shared" in statuses  # they did arrive together
+    assert len(counter.stats_statements) == 1, counter.stats_statements
+    assert all(body == answers[0][1] and "errors" not in body for _, body in answers)
+
+
+async def test_waiters_run_the_query_themselves_when_the_first_one_fails(fresh_env, monkeypatch):
+    """The computing request ends in an error: nobody receives it second-hand or waits forever."""
+    import asyncio
+
+    from resolvers import stats
+
+    token = await fresh_env.token("000000-006")
+    burst = DRILL_DOWN.replace("query DrillDown", "query DrillDownBurstFailing")
+    original, calls = stats.region_rollup, []
+
+    async def first_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            await asyncio.sleep(0.05)  # long enough for the others to arrive and wait
+            raise RuntimeError("the first computation fails")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(stats, "region_rollup", first_fails)
+    import resolvers.loaders as loaders
+    monkeypatch.setattr(loaders, "region_rollup", first_fails)
+    answers = await asyncio.gather(*(_post(fresh_env, burst, {}, token) for _ in range(4)))
+    failed = [body for _, body in answers if "errors" in body]
+    assert len(failed) == 1 and failed[0]["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert sum(1 for _, body in answers if "errors" not in body and body["data"]["region"]) == 3
