@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from models.enums import (DevelopmentMethod, GuarantorLevel, MineScale, RegionLevel,
                           SupervisoryBody, UserTier)
+from seed.county_points import CountyPoints
 from seed.people import People, Picker, choice, epoch
 from seed.reference import load_json, load_scale_table, mineral_rows, region_rows
 
@@ -76,6 +77,7 @@ class DemoGenerator:
         self.w = self.people.w
         self.regions = {r["code"]: r for r in region_rows()}
         self.geo = load_json("province_geo.json")["provinces"]
+        self.points = CountyPoints(seed)
         self.created_at = stamp(epoch(self.d["accounts"]["created_at"]))
         self._plan_regulator_accounts()
         self._plan_counties()
@@ -238,13 +240,17 @@ class DemoGenerator:
 
         t_import = self.t_import[0] + int((self.t_import[1] - self.t_import[0]) * r())
         latest, version = t_import, 1
-        lat = lng = datum = loc_at = None
+        lat = lng = datum = loc_at = inside = None
         loc = d["location"]
         if r() < loc["share"]:
-            x, y, x0, y0, x1, y1 = c.geo
-            k = loc["jitter_sd_fraction"]
-            lng = round(min(max(rng.gauss(x, (x1 - x0) * k), x0), x1), 6)
-            lat = round(min(max(rng.gauss(y, (y1 - y0) * k), y0), y1), 6)
+            point = self.points.take(c.code)
+            if point is not None:
+                (lat, lng), inside = point, True
+            else:  # no boundary known for the county: near the province's centre, as a guess
+                x, y, x0, y0, x1, y1 = c.geo
+                k = loc["jitter_sd_fraction"]
+                lng = round(min(max(rng.gauss(x, (x1 - x0) * k), x0), x1), 6)
+                lat = round(min(max(rng.gauss(y, (y1 - y0) * k), y0), y1), 6)
             datum = "GCJ02" if r() < loc["gcj02_share"] else "WGS84"
             t = self._when(self.loc_window, loc["campaign_share"], t_import)
             loc_at, latest, version = self.stamp(t), max(latest, t), version + 1
@@ -275,7 +281,7 @@ class DemoGenerator:
         batch.mines.append((
             mine_id, code, name, c.province, c.city, c.code, leaf_code, group_code, category_code,
             scale, note, capacity, unit, method, detail, depth, workers, status, body,
-            principal, phone, lat, lng, datum, None, loc_at, self.stamp(latest), version,
+            principal, phone, lat, lng, datum, inside, loc_at, self.stamp(latest), version,
         ))
         batch.accounts.append((
             account_id, code, self.hash, _TIER_ENTERPRISE, c.code, mine_id,

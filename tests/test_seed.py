@@ -10,6 +10,7 @@ import pytest
 
 import sqldb
 from models.db import make_engine
+from models.geo import inside_county as geo_inside_county
 from models.enums import MineScale, RegionLevel
 from seed.demo import DatasetMismatch, SeedReport, seed_demo, seed_reference
 from seed.reference import (capacity_unit, derive_scale, load_json, load_scale_table,
@@ -222,10 +223,11 @@ def test_mine_rows_are_consistent(seeded, regions):
     mines = _rows(database, "SELECT code, province_code, city_code, county_code, mineral_code, scale, "
                         "scale_override_note, design_capacity, capacity_unit, development_method, "
                         "development_detail, supervisory_body, principal_name, principal_phone, lat, lng, "
-                        "source_datum, location_updated_at, updated_at, version FROM mine")
+                        "source_datum, location_updated_at, updated_at, version, inside_county FROM mine")
     assert len(mines) == N_MINES
+    inside_judged = 0
     for (code, province, city, county, mineral, scale, note, capacity, unit, method, detail, body,
-         principal, principal_phone, lat, lng, datum, located_at, updated_at, version) in mines:
+         principal, principal_phone, lat, lng, datum, located_at, updated_at, version, inside) in mines:
         region = regions[county]
         assert region["level"] == "COUNTY"
         assert (province, city) == (region["province_code"], region["city_code"])
@@ -241,10 +243,16 @@ def test_mine_rows_are_consistent(seeded, regions):
         if lat is None:
             assert lng is None and datum is None and located_at is None
         else:
-            _, _, x0, y0, x1, y1 = geo[province]
-            assert x0 <= lng <= x1 and y0 <= lat <= y1 and datum in ("WGS84", "GCJ02")
-            assert located_at <= updated_at
+            assert datum in ("WGS84", "GCJ02") and located_at <= updated_at
+            known = geo_inside_county(county, lat, lng, tolerance_km=0.01)
+            if known is None:  # no boundary for the county: near its province, insideCounty unknown
+                _, _, x0, y0, x1, y1 = geo[province]
+                assert x0 <= lng <= x1 and y0 <= lat <= y1 and inside is None
+            else:  # inside the county's own boundary, and the row says so
+                assert known and inside, (code, lat, lng)
+                inside_judged += 1
         assert datetime(2022, 1, 1) <= updated_at < datetime(2027, 1, 1) and version >= 1
+    assert inside_judged > 0.5 * N_MINES
 
 
 def test_guarantors(seeded):
