@@ -2,9 +2,10 @@
 
 A national drill-down counts every mine by county. Counting the `mine` table
 costs time in proportion to the number of mines (about 0.5 s at 1,000,000 on
-SQLite); this table holds the same sums per (county, mineral category,
-production status) — at most 2,845 × 4 × 7 rows however many mines there are —
-so the unfiltered and the common filtered statistics read a few thousand rows.
+SQLite); this table holds the same sums per (production status, county, mineral
+category) — at most 7 × 2,845 × 4 rows however many mines there are — plus the
+same sums over all statuses under the status `*`, which an unfiltered count
+reads alone: a few thousand rows, contiguous in the primary key.
 
 Triggers on `mine` (created by the migration that adds this table) apply every
 insert, delete and change of a counted column in the same transaction, whoever
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 WORKERS_THRESHOLD = 30
 DEPTH_THRESHOLD_M = 800
+ALL_STATUSES = "*"  # the rows summed over every production status
 
 
 class MineTally(SQLModel, table=True):
@@ -38,9 +40,10 @@ class MineTally(SQLModel, table=True):
         Index("ix_mine_tally_city", "city_code"),
     )
 
+    # Status first: the `*` rows an unfiltered count reads lie together.
+    production_status: str = Field(primary_key=True, max_length=16)
     county_code: str = Field(primary_key=True, max_length=6)
     category_code: str = Field(primary_key=True, max_length=8)
-    production_status: str = Field(primary_key=True, max_length=16)
     # The county's ancestry, so that jurisdiction and region filters match like on `mine`.
     province_code: str = Field(max_length=6)
     city_code: str | None = Field(default=None, max_length=6)
@@ -55,7 +58,7 @@ class MineTally(SQLModel, table=True):
 # Changing any of these columns of a mine moves it between tally rows.
 COUNTED_COLUMNS = ("county_code", "city_code", "province_code", "category_code", "production_status",
                    "scale", "workers_per_shift", "max_depth")
-_KEY = "county_code, category_code, production_status"
+_KEY = "production_status, county_code, category_code"
 _SUMS = ("n", "n_large", "n_medium", "n_small", "n_over_workers", "n_over_depth")
 
 
@@ -72,15 +75,17 @@ def _terms(row: str) -> tuple[str, ...]:
 
 
 def _apply(row: str, sign: int) -> str:
-    """Add (+1) or remove (-1) one mine's contribution: an upsert valid on both databases."""
+    """Add (+1) or remove (-1) one mine's contribution, to its status's row and to the
+    `*` row: upserts valid on both databases."""
     values = ", ".join(f"{sign} * {term}" for term in _terms(row))
     updates = ", ".join(f"{s} = mine_tally.{s} + excluded.{s}" for s in _SUMS)
-    return (
+    return "; ".join(
         f"INSERT INTO mine_tally ({_KEY}, province_code, city_code, {', '.join(_SUMS)}) "
-        f"VALUES ({row}.county_code, {row}.category_code, {row}.production_status, "
+        f"VALUES ({status}, {row}.county_code, {row}.category_code, "
         f"{row}.province_code, {row}.city_code, {values}) "
         f"ON CONFLICT ({_KEY}) DO UPDATE SET {updates}, "
         "province_code = excluded.province_code, city_code = excluded.city_code"
+        for status in (f"{row}.production_status", f"'{ALL_STATUSES}'")
     )
 
 
@@ -112,10 +117,12 @@ def drop_triggers(dialect: str) -> list[str]:
 def rebuild_statements() -> list[str]:
     """Recount the whole table from `mine` (after a bulk load or a TRUNCATE)."""
     sums = ", ".join(f"SUM({term})" for term in _terms("mine"))
+    columns = f"{_KEY}, province_code, city_code, {', '.join(_SUMS)}"
     return [
         "DELETE FROM mine_tally",
-        f"INSERT INTO mine_tally ({_KEY}, province_code, city_code, {', '.join(_SUMS)}) "
-        f"SELECT {_KEY}, MIN(province_code), MIN(city_code), {sums} FROM mine GROUP BY {_KEY}",
+        *(f"INSERT INTO mine_tally ({columns}) SELECT {status}, county_code, category_code, "
+          f"MIN(province_code), MIN(city_code), {sums} FROM mine GROUP BY {group}"
+          for status, group in (("production_status", _KEY), (f"'{ALL_STATUSES}'", "county_code, category_code"))),
     ]
 
 

@@ -15,13 +15,17 @@ from tests.conftest import PASSWORD, build_env
 from tests.queries import LOGIN
 from tests.reference import as_comparable, expected_stats, matches
 
-RECOUNT = """
-SELECT county_code, category_code, production_status, MIN(province_code), MIN(city_code), COUNT(*),
+_SUMS = """MIN(province_code), MIN(city_code), COUNT(*),
        SUM(CASE WHEN scale = 'LARGE' THEN 1 ELSE 0 END), SUM(CASE WHEN scale = 'MEDIUM' THEN 1 ELSE 0 END),
        SUM(CASE WHEN scale = 'SMALL' THEN 1 ELSE 0 END), SUM(CASE WHEN workers_per_shift > 30 THEN 1 ELSE 0 END),
-       SUM(CASE WHEN max_depth > 800 THEN 1 ELSE 0 END)
-FROM mine GROUP BY county_code, category_code, production_status"""
-TALLY = """SELECT county_code, category_code, production_status, province_code, city_code,
+       SUM(CASE WHEN max_depth > 800 THEN 1 ELSE 0 END)"""
+# Per status, and over all statuses under '*'.
+RECOUNT = f"""
+SELECT production_status, county_code, category_code, {_SUMS} FROM mine
+GROUP BY production_status, county_code, category_code
+UNION ALL
+SELECT '*', county_code, category_code, {_SUMS} FROM mine GROUP BY county_code, category_code"""
+TALLY = """SELECT production_status, county_code, category_code, province_code, city_code,
                   n, n_large, n_medium, n_small, n_over_workers, n_over_depth FROM mine_tally"""
 
 DRILL = """query Drill($filter: MineFilter) {

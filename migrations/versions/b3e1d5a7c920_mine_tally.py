@@ -1,4 +1,4 @@
-"""pre-aggregated mine counts per county, category and status, kept by triggers
+"""pre-aggregated mine counts per status, county and category (and over all statuses), kept by triggers
 
 Revision ID: b3e1d5a7c920
 Revises: 9706c8eff610
@@ -23,14 +23,14 @@ def upgrade() -> None:
     code = sqlmodel.sql.sqltypes.AutoString
     op.create_table(
         "mine_tally",
+        sa.Column("production_status", code(length=16), nullable=False),
         sa.Column("county_code", code(length=6), nullable=False),
         sa.Column("category_code", code(length=8), nullable=False),
-        sa.Column("production_status", code(length=16), nullable=False),
         sa.Column("province_code", code(length=6), nullable=False),
         sa.Column("city_code", code(length=6), nullable=True),
         *(sa.Column(name, sa.Integer(), nullable=False)
           for name in ("n", "n_large", "n_medium", "n_small", "n_over_workers", "n_over_depth")),
-        sa.PrimaryKeyConstraint("county_code", "category_code", "production_status"),
+        sa.PrimaryKeyConstraint("production_status", "county_code", "category_code"),
     )
     op.create_index("ix_mine_tally_province", "mine_tally", ["province_code"])
     op.create_index("ix_mine_tally_city", "mine_tally", ["city_code"])
