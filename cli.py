@@ -56,6 +56,7 @@ def serve(
     uvicorn.run(
         "app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         workers=workers, log_level=settings.log_level.lower(),
+        timeout_keep_alive=settings.keep_alive_s,
     )
 
 

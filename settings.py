@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'minegraph.sqlite3'}"
     host: str = "127.0.0.1"
     port: int = 8000
+    # How long `serve` keeps an idle client connection open. Longer than the clients' and load
+    # balancers' own idle limits (httpx 5 s, typical balancers 60 s): the side that closes first
+    # must be the client, or a request sent just as the server closes is lost in flight.
+    keep_alive_s: int = Field(75, ge=1)
     # MINEGRAPH_ENV=production hides GraphiQL, introspection and field suggestions,
     # and accepts only the persisted operations of schema/operations/.
     minegraph_env: Literal["development", "production"] = "development"

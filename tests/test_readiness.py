@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 
+import servers
 from models.db import database_ready, make_engine
 
 
@@ -46,3 +47,34 @@ async def test_a_silent_database_host_is_given_up_on_after_the_connect_timeout()
         for conn in held:
             conn.close()
         listener.close()
+
+
+def test_an_idle_kept_alive_connection_is_still_served(new_database, tmp_path):
+    """A client reusing its connection after 6 idle seconds (uvicorn's own default closes at 5,
+    which races with clients and balancers that reuse connections for as long: the soak lost a
+    request that way) gets its answer on the same connection."""
+    database = new_database()
+    servers.seed(database, 20)
+    with servers.serving(database, tmp_path / "serve.log") as server:
+        port = int(server.base.rsplit(":", 1)[1])
+        request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            for pause in (0, 6):
+                time.sleep(pause)
+                conn.sendall(request)
+                assert _response(conn).startswith(b"HTTP/1.1 200"), f"no answer after {pause} s idle"
+
+
+def _response(conn: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (headers and its Content-Length of body); b"" if closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    while len(body) < length:
+        body += conn.recv(4096)
+    return data
