@@ -11,7 +11,7 @@ READY := $(VENV)/.ready
 $(READY): requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	printf '#!/bin/sh\nPYTHONPATH="%s" exec "%s" -m cli "$$@"\n' "$(CURDIR)" "$(CURDIR)/$(PY)" > $(VENV)/bin/minegraph
+	printf '#!/bin/sh\nPYTHONPATH="%s" exec "%s" "%s/cli.py" "$$@"\n' "$(CURDIR)" "$(CURDIR)/$(PY)" "$(CURDIR)" > $(VENV)/bin/minegraph
 	chmod +x $(VENV)/bin/minegraph
 	touch $@
 
@@ -21,7 +21,7 @@ seed: $(READY)
 	$(PY) -m cli seed --demo
 
 run: seed
-	$(PY) -m cli serve
+	$(PY) cli.py serve  # as a script, not `-m cli`: see cli.py, "serve"
 
 # The whole suite twice: on SQLite, then on PostgreSQL (TEST_PG_URL, default
 # postgresql://postgres@127.0.0.1:5432/test; each test database is a fresh one).

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import PASSWORD, PYTHON, SECRET_KEY, Server, base_env, free_port
+from bench.common import PASSWORD, PYTHON, ROOT, SECRET_KEY, Server, base_env, free_port
 from bench.workloads import (
     DASHBOARD, DRILL_DOWN, FILTER, HELLO, LIST_DEPTH, LIST_FIRST, LOGIN, MINES, NATIONAL_USER, PG_DASHBOARD,
     PG_DRILL_DOWN, PG_FILTER, PG_MINES, SET_GUARANTOR, canonical, canonical_postgraphile,
@@ -95,7 +95,7 @@ class Minegraph(Contender):
     def server(self, log_dir: Path) -> Server:
         port = free_port()
         env = base_env(**self.settings_env(), HOST="127.0.0.1", PORT=str(port))
-        argv = [PYTHON, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        argv = [PYTHON, str(ROOT / "cli.py"), "serve", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(self.workers)]
         return Server(self.name, argv, env, port, "/healthz", log_dir / f"{self.name}.log")
 

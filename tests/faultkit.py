@@ -57,7 +57,7 @@ class Server:
             log.write(f"\n===== start {time.strftime('%H:%M:%S')} on {self.base}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cli", "serve", "--workers", str(self.workers)],
+                [sys.executable, str(servers.REPO_ROOT / "cli.py"), "serve", "--workers", str(self.workers)],
                 cwd=servers.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_S

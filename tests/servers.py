@@ -72,7 +72,7 @@ def serving(database: Database, log_path: Path, **extra: str) -> Iterator[Simple
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve"], cwd=REPO_ROOT, env=env, stdout=log,
+            [sys.executable, str(REPO_ROOT / "cli.py"), "serve"], cwd=REPO_ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,  # its own group: workers stop with it
         )
     try:
