@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("minegraph")
 GRAPHIQL_DIR = ROOT / "static" / "graphiql"
+# Young-generation size before a cyclic collection (CPython's default is 700). A national
+# drill-down allocates ~100,000 containers that die with the request; at 700 they set off
+# dozens of collections per request and a full one every few requests (+70 ms each).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_gc() -> None:
+    """After start-up: move everything loaded so far (modules, schema, trees) out of the
+    collector's sight, since it lives as long as the process, and collect less often."""
+    gc.collect()
+    gc.freeze()
+    _young, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -45,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise RuntimeError("the database holds no region tree: run `minegraph seed --demo` first")
         app.state.engine, app.state.trees, app.state.settings = engine, trees, settings
         log.info("serving %d regions, %d mineral types", len(trees.regions), len(trees.minerals))
+        settle_gc()
         async with daily_purge(engine, settings):
             yield
         await engine.dispose()

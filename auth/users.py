@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from models.enums import GuarantorLevel, UserTier
 from auth.scope import Scope
@@ -21,7 +22,7 @@ class CurrentUser:
     email: str | None
     session: str | None = None  # digest of the bearer token this request came with
 
-    @property
+    @cached_property  # asked for by every field of a request
     def scope(self) -> Scope:
         return Scope(self.tier, self.region_code or "000000", self.mine_id)
 

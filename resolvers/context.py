@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from resolvers.filters import FilterArgs, FilterSpec, parse_filter
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Context:
     request_id: str
     cache: ResponseStore | None = None
     response: Response | None = None  # for headers (X-Request-ID, X-Cache)
+    _filters: dict[int, tuple[Any, FilterSpec]] = field(default_factory=dict, repr=False)
 
     @property
     def scope(self) -> Scope | None:
@@ -39,8 +41,19 @@ class Context:
         """Switch the request to a just-authenticated user, with fresh loaders."""
         self.user = user
         self.__dict__.pop("loaders", None)
+        self._filters.clear()  # parsed under the former scope
 
     @cached_property
     def loaders(self) -> Loaders:
         # Created lazily, once per request, for this caller's scope only.
         return Loaders(self.engine, self.trees, self.scope, self.settings)
+
+    def coerced_filter(self, raw: dict[str, Any] | None) -> FilterSpec:
+        """A MineFilter argument as graphql-core coerced it, parsed once per request:
+        the same dict serves every node under one field of the document."""
+        if raw is None:
+            return parse_filter(None, self.scope, self.trees)
+        found = self._filters.get(id(raw))
+        if found is None:  # kept with its spec, so its id is not reused during the request
+            found = self._filters[id(raw)] = (raw, parse_filter(FilterArgs(raw), self.scope, self.trees))
+        return found[1]

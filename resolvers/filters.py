@@ -77,6 +77,18 @@ def _enum_values(items) -> tuple[str, ...] | None:
     return tuple(sorted({getattr(i, "value", i) for i in items}))
 
 
+class FilterArgs:
+    """A MineFilter argument as graphql-core coerces it (a mapping by GraphQL names),
+    read like the input object (snake_case attributes), for `parse_filter`."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        head, *rest = name.split("_")
+        return self._raw.get(head + "".join(part.title() for part in rest))
+
+
 def _number(value, label: str):
     if value is not None and isinstance(value, float) and not math.isfinite(value):
         raise BadUserInput(f"{label} must be a finite number")

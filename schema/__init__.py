@@ -17,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.caching import DocumentCache, ResponseCache, ValidationByText
 from schema.cost import CostLimit
 from schema.errors import ErrorCodes
-from schema.fast_leaves import FastLeavesExecutionContext
+from schema.fast_execution import FastExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from settings import Settings
@@ -57,7 +57,7 @@ def build_schema(settings: Settings) -> MinegraphSchema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
-        execution_context_class=FastLeavesExecutionContext,
+        execution_context_class=FastExecutionContext,
     )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Undefined, VariableNode, value_from_ast
 
 from models.errors import MinegraphError
-from resolvers.filters import parse_filter
+from resolvers.filters import FilterArgs, parse_filter
 from resolvers.stats import completeness, mine_stats
 
 if TYPE_CHECKING:
@@ -26,17 +26,6 @@ if TYPE_CHECKING:
     from models.trees import RegionNode
 
 _MEASURES = {"stats": mine_stats, "completeness": completeness}
-
-
-class _FilterArgs:
-    """A coerced MineFilter argument (a mapping), read like the input object (snake_case)."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
-
-    def __getattr__(self, name: str) -> Any:
-        head, *rest = name.split("_")
-        return self._raw.get(head + "".join(part.title() for part in rest))
 
 
 class _Walk:
@@ -94,7 +83,7 @@ async def prefetch_region_counts(info: Info, node: RegionNode) -> None:
     seen = set()
     for name, raw in walk.found:
         try:
-            spec = parse_filter(_FilterArgs(raw) if isinstance(raw, dict) else raw, ctx.scope, ctx.trees)
+            spec = parse_filter(FilterArgs(raw) if isinstance(raw, dict) else raw, ctx.scope, ctx.trees)
         except MinegraphError:
             continue  # the field itself will report it
         if (name, spec) not in seen:

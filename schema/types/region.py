@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +11,7 @@ from resolvers.filters import parse_filter
 from resolvers.mines import mine_page
 from resolvers.regions import region_children, region_parent
 from schema.enums import RegionLevel
+from schema.fast_execution import answered_directly
 from schema.inputs import MineFilterInput
 from models.trees import RegionNode
 from schema.types.campaign import CompletenessType
@@ -33,6 +34,21 @@ def region_counted(info: Info, raw_filter, node: RegionNode, measures, build):
     )
 
 
+def counted_now(measures, build):
+    """A direct answer (schema/fast_execution.py) for a region's counts: the ones the
+    request has already counted, else NotImplemented (the resolver waits for them)."""
+    def answer(region: RegionType, ctx, arguments: dict[str, Any]):
+        spec = ctx.coerced_filter(arguments.get("filter"))
+        counts = ctx.loaders.region_counts_now(measures, spec, region.node)
+        return NotImplemented if counts is None else build(counts, ctx.trees)
+
+    return answered_directly(answer)
+
+
+def _children_now(region: RegionType, ctx, _arguments) -> list[RegionType]:
+    return [RegionType.of(child) for child in region_children(ctx, region.node)]
+
+
 @strawberry.type(name="Region")
 class RegionType:
     code: str
@@ -49,15 +65,18 @@ class RegionType:
         parent = region_parent(info.context, self.node)
         return None if parent is None else RegionType.of(parent)
 
-    @strawberry.field(description="Only the sub-regions inside the caller's jurisdiction.")
+    @strawberry.field(description="Only the sub-regions inside the caller's jurisdiction.",
+                      metadata=answered_directly(_children_now))
     def children(self, info: Info) -> list[Annotated["RegionType", strawberry.lazy("schema.types.region")]]:
-        return [RegionType.of(child) for child in region_children(info.context, self.node)]
+        return _children_now(self, info.context, {})
 
-    @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction).")
+    @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction).",
+                      metadata=counted_now(mine_stats, MineStatsType.build))
     def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
         return region_counted(info, filter, self.node, mine_stats, MineStatsType.build)
 
-    @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction).")
+    @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction).",
+                      metadata=counted_now(completeness, CompletenessType.build))
     def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
         return region_counted(info, filter, self.node, completeness, CompletenessType.build)
 
