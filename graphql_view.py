@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
 from cross_web import HTTPException
+from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from auth.users import CurrentUser
@@ -27,6 +29,7 @@ from models.errors import BadUserInput, MinegraphError
 from resolvers.context import Context
 from resolvers.response_cache import ResponseStore
 from schema import build_schema
+from schema.caching import stored_answer
 from schema.errors import INTERNAL_MESSAGE
 from schema.persisted import resolve_document
 from settings import ROOT
@@ -46,6 +49,13 @@ TIMEOUT_MESSAGE = (
 
 class BodyTooLarge(Exception):
     pass
+
+
+@dataclass
+class StoredResult(ExecutionResult):
+    """An answer from the response store: `answer` is the JSON of `data`."""
+
+    answer: bytes = b""
 
 
 def _error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -128,6 +138,10 @@ class MinegraphGraphQL(GraphQL):
         return data
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
+        if isinstance(request_data, GraphQLRequestData):  # a repeated query: its stored answer as it is
+            answer = stored_answer(context, request_data.query, request_data.operation_name, request_data.variables)
+            if answer is not None:
+                return StoredResult(data=None, errors=None, answer=answer)
         run = super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)
         query = getattr(request_data, "query", None)
         if not query or _is_mutation(query, request_data.operation_name):
@@ -140,6 +154,8 @@ class MinegraphGraphQL(GraphQL):
             return ExecutionResult(data=None, errors=[StrawberryGraphQLError(message, extensions={"code": "RATE_LIMITED"})])
 
     async def process_result(self, request: Request, result):
+        if isinstance(result, StoredResult):
+            return {"data": orjson.Fragment(result.answer)}  # written out by orjson unparsed
         data = await super().process_result(request, result)
         # The last line of defence: an error that escaped the ErrorCodes extension
         # (e.g. raised inside another extension's hook) is logged and masked.

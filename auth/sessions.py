@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from auth import audit
 from auth.audit import utcnow
@@ -32,6 +32,18 @@ if TYPE_CHECKING:
 BAD_CREDENTIALS = "用户名或密码错误 / wrong username or password"
 # Refreshing last_seen_at on every request would turn every read into a write.
 TOUCH_EVERY = timedelta(minutes=5)
+# Every request runs it: built once (SQLAlchemy then finds its compiled form at once).
+_LIVE_SESSION = (
+    select(Account, AuthSession.last_seen_at,
+           select(DataVersion.version).where(DataVersion.id == 1).scalar_subquery().label("data_version"))
+    .join(AuthSession, AuthSession.account_id == Account.id)
+    .where(
+        AuthSession.token_hash == bindparam("digest"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
+        AuthSession.last_seen_at > bindparam("idle_since"),
+    )
+)
 
 
 def token_digest(token: str) -> str:
@@ -92,19 +104,9 @@ async def user_for_token(engine: AsyncEngine, token: str, settings: Settings) ->
     per request instead of two); else None."""
     now = utcnow()
     digest = token_digest(token)
-    statement = (
-        select(Account, AuthSession.last_seen_at,
-               select(DataVersion.version).where(DataVersion.id == 1).scalar_subquery().label("data_version"))
-        .join(AuthSession, AuthSession.account_id == Account.id)
-        .where(
-            AuthSession.token_hash == digest,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
-            AuthSession.last_seen_at > now - timedelta(hours=settings.token_idle_hours),
-        )
-    )
+    parameters = {"digest": digest, "now": now, "idle_since": now - timedelta(hours=settings.token_idle_hours)}
     async with engine.connect() as conn:
-        row = (await conn.execute(statement)).first()
+        row = (await conn.execute(_LIVE_SESSION, parameters)).first()
     if row is None:
         return None
     if now - row.last_seen_at > TOUCH_EVERY:

@@ -142,14 +142,40 @@ def _cache_key(execution, ctx) -> tuple[str, bytes, str] | None:
     """(document, variables, scope) of a cacheable query, else None."""
     if execution.graphql_document is None:
         return None
-    document = _document_key(execution.query or "", execution.operation_name, execution.graphql_document)
+    # The operation name as the client sent it (Strawberry otherwise fills it in from the
+    # document): the key must be computable from the request alone (`stored_answer`).
+    operation_name = getattr(execution, "_provided_operation_name", execution.operation_name)
+    document = _document_key(execution.query or "", operation_name, execution.graphql_document)
+    return _with_variables(document, execution.variables, ctx)
+
+
+def _with_variables(document: str | None, variables, ctx) -> tuple[str, bytes, str] | None:
     if document is None:
         return None
     try:
-        variables = orjson.dumps(execution.variables or {}, option=orjson.OPT_SORT_KEYS)
+        variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         return None  # e.g. a lone surrogate or a huge integer: let execution refuse it
-    return document, variables, ctx.scope.key
+    return document, variables_key, ctx.scope.key
+
+
+def stored_answer(ctx, query: str | None, operation_name: str | None, variables) -> bytes | None:
+    """The stored answer (JSON of `data`) to a query this process has already run,
+    found before Strawberry parses, validates or executes anything; else None.
+
+    Only a document text already seen here has a key: it passed parsing, the limits and
+    validation then, and passes them again (they depend on the text and the variables,
+    which are part of the key). The data version is the one read with the caller's token."""
+    if ctx.cache is None or ctx.scope is None or not query or ctx.request is None:
+        return None
+    version = getattr(ctx.request.state, "data_version", None)
+    key = _with_variables(_KEYS.get((query, operation_name)), variables, ctx)
+    if version is None or key is None:
+        return None
+    answer = ctx.cache.get((*key, version))
+    if answer is not None:
+        _mark(ctx, "hit")
+    return answer
 
 
 async def _outcome(leader: asyncio.Future) -> bytes | None:

@@ -127,3 +127,42 @@ async def test_waiters_run_the_query_themselves_when_the_first_one_fails(fresh_e
     failed = [body for _, body in answers if "errors" in body]
     assert len(failed) == 1 and failed[0]["errors"][0]["extensions"]["code"] == "INTERNAL"
     assert sum(1 for _, body in answers if "errors" not in body and body["data"]["region"]) == 3
+
+
+async def test_a_repeated_query_is_answered_without_running_graphql(fresh_env, monkeypatch):
+    """A query text this process has answered before is served from the store before
+    Strawberry parses, validates or executes it; the same answer, byte for byte."""
+    from schema import MinegraphSchema
+
+    token = await fresh_env.token("000000-007")
+    text = DRILL_DOWN.replace("query DrillDown", "query DrillDownStored")
+    variables = {"filter": {"scales": ["LARGE"]}}
+    executions = []
+    original = MinegraphSchema.execute
+
+    async def counting(self, *args, **kwargs):
+        executions.append(1)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MinegraphSchema, "execute", counting)
+
+    async def post(query, variables):
+        response = await fresh_env.client.post("/graphql", json={"query": query, "variables": variables},
+                                               headers={"Authorization": f"Bearer {token}"})
+        return response.headers.get("x-cache"), response.headers.get("content-type"), response.content
+
+    miss = await post(text, variables)
+    hit = await post(text, variables)
+    assert (miss[0], hit[0], len(executions)) == ("miss", "hit", 1)
+    assert hit[1:] == miss[1:] == ("application/json", miss[2]) and b'"errors"' not in miss[2]
+    # The same operation written differently: a text not seen yet goes through Strawberry,
+    # where the normalised document still finds the stored answer.
+    spaced = await post(text.replace("{", " {  "), variables)
+    assert (spaced[0], spaced[2], len(executions)) == ("hit", miss[2], 2)
+    # Other variables, another caller's scope: never this answer.
+    other = await post(text, {"filter": {"scales": ["SMALL"]}})
+    assert other[0] == "miss" and other[2] != miss[2]
+    county = fresh_env.db.execute("SELECT county_code FROM mine ORDER BY id LIMIT 1").fetchone()[0]
+    token = await fresh_env.token(f"{county}-001")
+    elsewhere = await post(text, variables)
+    assert elsewhere[0] == "miss" and elsewhere[2] != miss[2]
