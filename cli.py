@@ -50,9 +50,10 @@ def serve(
 ) -> None:
     """Serve GraphQL at /graphql (GraphiQL there too, outside production).
 
-    Start it as `minegraph serve` or `python cli.py serve`. Measured on 2026-11-30: the same
-    server started as `python -m cli serve` executed a national drill-down in about twice the
-    time (380 vs 190 ms, any module run with `-m` alike); the cause is not found yet.
+    Start it as `minegraph serve`, `python cli.py serve` or `python -m cli serve`: all measure
+    the same since app.py settles the garbage collector at start-up. Before that, the start
+    mode alone made a national drill-down take 2x as long in one mode or the other (with
+    CPython's default thresholds, the collector's work per request depended on the heap).
     """
     import uvicorn
 

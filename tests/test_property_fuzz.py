@@ -42,11 +42,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import sqldb
 from settings import Settings
+from property_settings import property_profile
 from queries import LOGIN
 from reference_props import CONTRACT_CODES
 
@@ -58,21 +59,8 @@ REPORT = os.environ.get("PROPERTY_REPORT")
 SCHEMA_SDL = (Path(__file__).resolve().parent.parent / "schema.graphql").read_text(encoding="utf-8")
 MAX_INT32 = 2**31 - 1
 
-# As in test_property_jurisdiction: no shrinking under CI=true unless PROPERTY_SHRINK=1.
-SHRINK = (os.environ.get("PROPERTY_SHRINK") or ("0" if os.environ.get("CI", "").lower() == "true" else "1")) == "1"
-settings.register_profile(
-    "minegraph-fuzz",
-    max_examples=CASES,
-    deadline=None,
-    derandomize=False,  # Hypothesis's CI default is True; here every run, CI's too, explores anew
-    print_blob=True,
-    phases=tuple(Phase) if SHRINK else tuple(p for p in Phase if p is not Phase.shrink),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                           HealthCheck.large_base_example],
-)
-settings.register_profile("minegraph-fuzz-slow", settings.get_profile("minegraph-fuzz"), max_examples=SLOW_CASES)
-FUZZ = settings.get_profile("minegraph-fuzz")
-SLOW = settings.get_profile("minegraph-fuzz-slow")
+FUZZ = property_profile("minegraph-fuzz", CASES, HealthCheck.large_base_example)
+SLOW = settings(FUZZ, max_examples=SLOW_CASES)
 
 FIGURES: Counter = Counter()
 FAILURES: list[dict] = []
@@ -633,6 +621,14 @@ def wechat_codes() -> st.SearchStrategy:
     return hostile_text(max_size=80).filter(lambda c: not c.startswith(("err-", "http-", "raw-html")))
 
 
+async def send_from_own_address(stage, body: bytes, token: str | None = None):
+    """Send from a client address of its own: login throttling is per address."""
+    n = next(stage.addresses)
+    transport = httpx.ASGITransport(app=stage.env.app, client=(f"198.18.{n // 250 % 250}.{n % 250 + 1}", 43000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://minegraph.test") as client:
+        return await send(client, body, token=token)
+
+
 @SLOW
 @given(data=st.data())
 async def test_login_with_hostile_credentials_is_refused_and_opens_no_session(stage, data):
@@ -648,12 +644,8 @@ async def test_login_with_hostile_credentials_is_refused_and_opens_no_session(st
     body = graphql_body("mutation L($u: String!, $p: String!, $code: String) { login(username: $u, password: $p, "
                         "wechatCode: $code) { token user { username } } }", variables)
     count("login")
-    n = next(stage.addresses)
-    address = f"198.18.{n // 250 % 250}.{n % 250 + 1}"  # a client address of its own: throttling is per address
     before = sessions_state(stage.env.db)
-    transport = httpx.ASGITransport(app=stage.env.app, client=(address, 43000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://minegraph.test") as client:
-        answer = await send(client, body)
+    answer = await send_from_own_address(stage, body)
     verdict = Verdict(f"login {username[:40]!r}", answer, body)
     verdict.clear(must_refuse=True)
     verdict.unchanged("sessions and WeChat bindings", before, sessions_state(stage.env.db))
@@ -666,9 +658,7 @@ async def test_wechat_login_with_hostile_codes_is_refused(stage, code):
     body = graphql_body("mutation W($c: String!) { wechatLogin(code: $c) { token } }", {"c": code})
     count("wechatLogin")
     before = sessions_state(stage.env.db)
-    transport = httpx.ASGITransport(app=stage.env.app, client=(f"198.19.{next(stage.addresses) % 250}.9", 43001))
-    async with httpx.AsyncClient(transport=transport, base_url="http://minegraph.test") as client:
-        answer = await send(client, body)
+    answer = await send_from_own_address(stage, body)
     verdict = Verdict(f"wechatLogin {code[:40]!r}", answer, body)
     verdict.clear(must_refuse=True)
     verdict.unchanged("sessions and WeChat bindings", before, sessions_state(stage.env.db))
@@ -693,10 +683,7 @@ async def test_change_password_with_hostile_values(stage, data):
     count("changePassword")
     certainly_bad = old != current or new != confirm or new == old or nasty_unicode(new) or len(new) > 1000
     before = account_state(stage.env.db, who.username)
-    n = next(stage.addresses)
-    transport = httpx.ASGITransport(app=stage.env.app, client=(f"198.18.{n // 250 % 250}.{n % 250 + 1}", 43002))
-    async with httpx.AsyncClient(transport=transport, base_url="http://minegraph.test") as client:
-        answer = await send(client, body, token=who.token)
+    answer = await send_from_own_address(stage, body, token=who.token)
     verdict = Verdict(f"changePassword of {who.username}", answer, body)
     if verdict.clear(must_refuse=certainly_bad):
         verdict.unchanged("account and its sessions", before, account_state(stage.env.db, who.username))

@@ -54,10 +54,11 @@ from graphql import (
     FieldNode, GraphQLObjectType, InlineFragmentNode, NameNode, SelectionSetNode, build_schema, parse, print_ast,
 )
 from graphql.type import get_named_type
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 import sqldb
+from property_settings import property_profile
 from models.errors import quoted
 from queries import LOGIN
 from reference import as_comparable, visible
@@ -76,20 +77,8 @@ POOL_SCALE = max(1, CASES // 2000)
 REPORT = os.environ.get("PROPERTY_REPORT")
 SCHEMA_SDL = (Path(__file__).resolve().parent.parent / "schema.graphql").read_text(encoding="utf-8")
 
-# Shrinking a failure can take Hypothesis five minutes per test; under CI=true the first failing
-# example is reported as found (its caller, document and variables are printed either way).
-SHRINK = (os.environ.get("PROPERTY_SHRINK") or ("0" if os.environ.get("CI", "").lower() == "true" else "1")) == "1"
-settings.register_profile(
-    "minegraph-property",
-    max_examples=CASES,
-    deadline=None,
-    derandomize=False,  # Hypothesis's CI default is True; here every run, CI's too, explores anew
-    print_blob=True,
-    phases=tuple(Phase) if SHRINK else tuple(p for p in Phase if p is not Phase.shrink),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
-settings.register_profile("minegraph-property-generic", settings.get_profile("minegraph-property"),
-                          max_examples=GENERIC_CASES)
+PROPERTY = property_profile("minegraph-property", CASES)
+GENERIC = settings(PROPERTY, max_examples=GENERIC_CASES)
 
 FIGURES: Counter = Counter()
 FAILURES: list[dict] = []
@@ -1016,7 +1005,7 @@ def _record_failure(case: Case, query: str, variables: dict, status: int, errors
                          "errors": errors, "problems": case.problems[:10]})
 
 
-@settings(settings.get_profile("minegraph-property"))
+@PROPERTY
 @given(data=st.data())
 async def test_every_answer_equals_the_reference(setup, data):
     s, env = setup, setup.env
@@ -1178,7 +1167,7 @@ def _generic_queries():
     return hypothesis_graphql.queries(SCHEMA_SDL, print_ast=_print_augmented)
 
 
-@settings(settings.get_profile("minegraph-property-generic"))
+@GENERIC
 @given(data=st.data())
 async def test_any_valid_query_stays_inside_the_jurisdiction(setup, data):
     s, env = setup, setup.env
