@@ -166,9 +166,9 @@ def stored_answer(ctx, query: str | None, operation_name: str | None, variables)
     Only a document text already seen here has a key: it passed parsing, the limits and
     validation then, and passes them again (they depend on the text and the variables,
     which are part of the key). The data version is the one read with the caller's token."""
-    if ctx.cache is None or ctx.scope is None or not query or ctx.request is None:
+    if ctx.cache is None or ctx.scope is None or not query:
         return None
-    version = getattr(ctx.request.state, "data_version", None)
+    version = _version_read_with_token(ctx)
     key = _with_variables(_KEYS.get((query, operation_name)), variables, ctx)
     if version is None or key is None:
         return None
@@ -194,8 +194,13 @@ async def _data_version(ctx) -> int:
 
     Read before execution either way, so an answer is stored under a version no
     newer than the data it was computed from: it can be served late, never stale."""
-    seen = getattr(ctx.request.state, "data_version", None) if ctx.request is not None else None
+    seen = _version_read_with_token(ctx)
     return seen if seen is not None else await data_version(ctx.engine)
+
+
+def _version_read_with_token(ctx) -> int | None:
+    """The data version auth/backend.py read with the caller's token, if it did."""
+    return getattr(ctx.request.state, "data_version", None) if ctx.request is not None else None
 
 
 def _mark(ctx, status: str) -> None:

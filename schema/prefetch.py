@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Undefined, VariableNode, value_from_ast
 
 from models.errors import MinegraphError
-from resolvers.filters import FilterArgs, parse_filter
 from resolvers.stats import completeness, mine_stats
 
 if TYPE_CHECKING:
@@ -51,7 +50,9 @@ class _Walk:
             if argument.name.value == "filter":
                 if isinstance(argument.value, VariableNode) and argument.value.name.value not in self.info.variable_values:
                     return None  # `$filter` declared but not sent: the field gets no filter either
-                # The schema's own coercion: literals and variables both come out typed.
+                # The schema's own coercion: literals and variables both come out typed. (Not
+                # get_argument_values, as schema/fast_execution.py uses: it needs the executor's
+                # variable values, and a resolver's info holds only their plain dict.)
                 value = value_from_ast(argument.value, definition.type, self.info.variable_values)
                 if value is Undefined:
                     raise ValueError("invalid filter")
@@ -83,7 +84,7 @@ async def prefetch_region_counts(info: Info, node: RegionNode) -> None:
     seen = set()
     for name, raw in walk.found:
         try:
-            spec = parse_filter(FilterArgs(raw) if isinstance(raw, dict) else raw, ctx.scope, ctx.trees)
+            spec = ctx.coerced_filter(raw)  # the coerced dict, as direct fields parse it
         except MinegraphError:
             continue  # the field itself will report it
         if (name, spec) not in seen:
