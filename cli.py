@@ -20,22 +20,13 @@ def seed(
     seed: int = typer.Option(2022, "--seed", help="Random seed of the demo dataset."),
 ) -> None:
     """Create the tables and load the demo dataset (idempotent)."""
-    from models.db import make_engine
     from seed.demo import DatasetMismatch, seed_demo
 
     if not demo:
         raise typer.BadParameter("only --demo datasets can be seeded so far", param_hint="--demo")
-    settings = get_settings()
-
-    async def run():
-        engine = make_engine(settings.database_url)
-        try:
-            return await seed_demo(engine, mines=mines, seed=seed, password=settings.demo_password)
-        finally:
-            await engine.dispose()
-
+    password = get_settings().demo_password
     try:
-        report = asyncio.run(run())
+        report = _on_database(lambda engine: seed_demo(engine, mines=mines, seed=seed, password=password))
     except DatasetMismatch as error:
         typer.secho(str(error), fg="red", err=True)
         raise typer.Exit(2) from None
@@ -149,13 +140,14 @@ accounts = typer.Typer(help="Regulator accounts: list, create a region's numbere
 cli.add_typer(accounts, name="accounts")
 
 
-def _run_admin(job):
-    """Run `job(engine)` on the configured database; domain errors end the command with exit code 2."""
-    from models.db import make_engine
-    from models.errors import MinegraphError
+def _on_database(job):
+    """Run `job(engine)` on the configured database, with the service's durability and busy
+    timeout; a database that is down or locked past that timeout ends the command with exit
+    code 3 and the reason (a retry may succeed), not a traceback."""
+    from models.db import UNAVAILABLE_MESSAGE, database_unavailable, make_engine_for
 
     async def run():
-        engine = make_engine(get_settings().database_url)
+        engine = make_engine_for(get_settings())
         try:
             return await job(engine)
         finally:
@@ -163,6 +155,19 @@ def _run_admin(job):
 
     try:
         return asyncio.run(run())
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        typer.secho(f"{UNAVAILABLE_MESSAGE} ({getattr(error, 'orig', None) or error})", fg="red", err=True)
+        raise typer.Exit(3) from None
+
+
+def _run_admin(job):
+    """`_on_database(job)`; domain errors end the command with exit code 2."""
+    from models.errors import MinegraphError
+
+    try:
+        return _on_database(job)
     except MinegraphError as error:
         typer.secho(error.message, fg="red", err=True)
         raise typer.Exit(2) from None

@@ -20,7 +20,8 @@ class BearerTokenBackend(AuthenticationBackend):
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            found = await user_for_token(conn.app.state.engine, token.strip(), conn.app.state.settings)
+            state = conn.app.state
+            found = await user_for_token(state.engine, token.strip(), state.settings, state.point_reader)
         except Exception as error:
             if database_unavailable(error):
                 raise DatabaseUnavailable(str(error)) from error

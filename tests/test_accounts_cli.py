@@ -6,9 +6,11 @@ import csv
 import json
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -41,9 +43,9 @@ def database(workdir) -> sqldb.Database:
         yield database
 
 
-def _cli(database: sqldb.Database, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _cli(database: sqldb.Database, cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
     # cwd is a scratch folder so that no .env of the developer's leaks in.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database.url}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database.url, **settings}
     return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -240,6 +242,31 @@ def test_reset_password_to_a_given_password_follows_the_policy(run, db):
 
     unknown = run("accounts", "reset-password", "nobody-000")
     assert unknown.returncode == 2 and "unknown username" in unknown.stderr
+
+
+@pytest.mark.only_on("sqlite", reason="SQLite's single write lock and its busy timeout")
+def test_a_command_waits_for_the_write_lock_as_long_as_the_settings_say(database, workdir, db):
+    """SQLITE_BUSY_TIMEOUT_MS holds for commands as for the service: within it a command waits for
+    another writer and succeeds; past it, it stops with exit code 3 and the reason, writing nothing."""
+    username = "530102-005"
+    before = _accounts(db, username)[username]["password_hash"]
+    holder = sqlite3.connect(database.name, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+    try:
+        refused = _cli(database, workdir, "accounts", "reset-password", username, SQLITE_BUSY_TIMEOUT_MS="200")
+        release = threading.Timer(1.0, holder.execute, ("COMMIT",))
+        release.start()
+        waited = _cli(database, workdir, "accounts", "reset-password", username, "--password", "Kunming#2022-wait",
+                      SQLITE_BUSY_TIMEOUT_MS="60000")
+        release.join()
+    finally:
+        holder.close()
+    assert refused.returncode == 3, refused.stderr
+    assert "database is unavailable" in refused.stderr and "locked" in refused.stderr
+    assert "Traceback" not in refused.stderr and "new password" not in refused.stdout
+    assert waited.returncode == 0, waited.stderr
+    assert verify_password(_accounts(db, username)[username]["password_hash"], "Kunming#2022-wait")
+    assert before != _accounts(db, username)[username]["password_hash"]
 
 
 # ----------------------------------------------------------------- in-process: the sheet's failure paths

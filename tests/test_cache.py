@@ -21,7 +21,7 @@ async def test_a_repeated_query_is_served_from_the_cache(fresh_env):
     token = await fresh_env.token("000000-002")
     variables = {"filter": {"productionStatuses": ["NORMAL"], "mineralCodes": ["10"]}}
     first_status, first = await _post(fresh_env, DRILL_DOWN, variables, token)
-    with StatementCounter(fresh_env.app.state.engine) as counter:
+    with StatementCounter.of(fresh_env.app) as counter:
         second_status, second = await _post(fresh_env, DRILL_DOWN, variables, token)
     assert (first_status, second_status) == ("miss", "hit")
     assert second == first
@@ -94,7 +94,7 @@ async def test_identical_queries_arriving_together_are_computed_once(fresh_env):
     token = await fresh_env.token("000000-005")
     burst = DRILL_DOWN.replace("query DrillDown", "query DrillDownBurst")
     variables = {"filter": {"productionStatuses": ["SUSPENDED"]}}
-    with StatementCounter(fresh_env.app.state.engine) as counter:
+    with StatementCounter.of(fresh_env.app) as counter:
         answers = await asyncio.gather(*(_post(fresh_env, burst, variables, token) for _ in range(8)))
     statuses = sorted(status for status, _ in answers)
     assert statuses.count("miss") == 1 and set(statuses) <= {"miss", "shared", "hit"}, statuses

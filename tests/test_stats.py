@@ -78,18 +78,28 @@ async def test_region_stats_of_a_province_and_its_children(gql, callers, mines, 
 
 
 class StatementCounter:
-    def __init__(self, engine):
-        self.engine, self.statements = engine.sync_engine, []
+    """Every statement sent through the given (sync) engines; `of(app)`: all the app's."""
+
+    def __init__(self, *engines):
+        self.engines, self.statements = engines, []
+
+    @classmethod
+    def of(cls, app) -> StatementCounter:
+        """Through the app's pooled engine or (SQLite) its point reader."""
+        reader = app.state.point_reader
+        return cls(app.state.engine.sync_engine, *([reader] if reader is not None else []))
 
     def _record(self, _conn, _cursor, statement, *_args):
         self.statements.append(statement)
 
     def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._record)
         return self
 
     def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._record)
 
     @property
     def stats_statements(self) -> list[str]:
@@ -99,7 +109,7 @@ class StatementCounter:
 async def test_three_level_drill_down_costs_one_statement_per_level(app, gql, callers):
     """Nation, provinces, cities, counties: four levels of stats, at most four
     statements, not one per node. (A filter no other test uses: a cache miss.)"""
-    with StatementCounter(app.state.engine) as counter:
+    with StatementCounter.of(app) as counter:
         result = await gql(DRILL_DOWN, {"filter": {"scales": ["SMALL", "MEDIUM", "LARGE"]}}, callers["NATIONAL"].token)
     assert result.errors is None
     nodes = sum(1 for _ in _walk(result.data["region"]))
@@ -117,7 +127,7 @@ async def test_three_level_drill_down_costs_one_statement_per_level(app, gql, ca
 async def test_a_whole_drill_down_is_counted_by_one_statement(app, gql, callers, variables, source):
     """The drill-down's shape is read before it runs: one statement counts every node."""
     unique = DRILL_DOWN.replace("query DrillDown", f"query DrillDownOneStatement{len(variables)}{source}")
-    with StatementCounter(app.state.engine) as counter:
+    with StatementCounter.of(app) as counter:
         result = await gql(unique, variables, callers["NATIONAL"].token)
     assert result.errors is None
     assert sum(1 for _ in _walk(result.data["region"])) > 3000
@@ -126,7 +136,7 @@ async def test_a_whole_drill_down_is_counted_by_one_statement(app, gql, callers,
 
 
 async def test_mineral_drill_down_costs_one_statement_per_level(app, gql, callers):
-    with StatementCounter(app.state.engine) as counter:
+    with StatementCounter.of(app) as counter:
         result = await gql(MINERAL_STATS, {"filter": {"over30Workers": False}}, callers["NATIONAL"].token)
     assert result.errors is None
     assert len(counter.stats_statements) <= 3, counter.stats_statements
