@@ -5,6 +5,8 @@ inside a serving process (several instances may each run it: deleting what is
 already gone is harmless). Rows go in batches so that a first purge of a large
 table never holds the write lock for long. Stale login-failure counters go too.
 Each purge that removes audit records leaves one record of its own (`audit.purged`).
+Mine changes (`mine.*`) are never purged: they are the registry's own history
+(`Mine.history`) and the source of the guarantor quick fill, not a security log.
 """
 
 from __future__ import annotations
@@ -49,19 +51,23 @@ def cutoff_for(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=settings.audit_retention_days)
 
 
+def _past_retention(cutoff: datetime):
+    return (AuditLog.at < cutoff) & AuditLog.action.not_like(r"mine.%")
+
+
 async def purge(engine: AsyncEngine, settings: Settings, *, now: datetime | None = None, dry_run: bool = False,
                 operator: str | None = None) -> PurgeReport:
-    """Delete audit records older than the retention period (or, dry_run, count them)."""
+    """Delete audit records older than the retention period, but mine changes (or, dry_run, count them)."""
     now = now or audit.utcnow()
     cutoff = cutoff_for(settings, now)
     if dry_run:
         async with engine.connect() as conn:
-            count = await conn.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.at < cutoff))
+            count = await conn.scalar(select(func.count()).select_from(AuditLog).where(_past_retention(cutoff)))
         return PurgeReport(cutoff, count or 0, 0, dry_run=True)
     deleted = 0
     while True:
         async with engine.begin() as conn:
-            batch = select(AuditLog.id).where(AuditLog.at < cutoff).order_by(AuditLog.id).limit(BATCH)
+            batch = select(AuditLog.id).where(_past_retention(cutoff)).order_by(AuditLog.id).limit(BATCH)
             done = (await conn.execute(delete(AuditLog).where(AuditLog.id.in_(batch.scalar_subquery())))).rowcount
         deleted += done
         if done < BATCH:

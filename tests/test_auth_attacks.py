@@ -482,6 +482,11 @@ async def test_retention_purge_removes_only_records_past_retention(attack_env):
     for request_id, days in ages.items():
         env.db.execute("INSERT INTO audit_log (at, action, request_id) VALUES (?, 'account.login', ?)",
                        (now - timedelta(days=days), request_id))
+    # A mine's change history is the registry's, not a security log: it outlives any retention.
+    mine_id = env.db.execute("SELECT id FROM mine ORDER BY id LIMIT 1").fetchone()[0]
+    env.db.execute("INSERT INTO audit_log (at, action, mine_id, field, request_id) "
+                   "VALUES (?, 'mine.guarantor', ?, 'COUNTY', 'retention-mine-900d')",
+                   (now - timedelta(days=900), mine_id))
     env.db.commit()
     engine = make_engine(env.settings.database_url)
     try:
@@ -489,14 +494,14 @@ async def test_retention_purge_removes_only_records_past_retention(attack_env):
         assert dry.audit_rows >= 1 and dry.dry_run
         report = await purge(engine, env.settings)  # AUDIT_RETENTION_DAYS: 365
         kept = {r["request_id"] for r in audit_rows(env, "request_id LIKE 'retention-%'")}
-        assert kept == {"retention-200d", "retention-10d"}
+        assert kept == {"retention-200d", "retention-10d", "retention-mine-900d"}
         assert report.audit_rows == dry.audit_rows
         purged = audit_rows(env, "action = 'audit.purged'")
         assert json.loads(purged[-1]["new_value"])["deleted"] == report.audit_rows
         shorter = Settings(database_url=env.settings.database_url, audit_retention_days=180)
         await purge(engine, shorter)
         kept = {r["request_id"] for r in audit_rows(env, "request_id LIKE 'retention-%'")}
-        assert kept == {"retention-10d"}
+        assert kept == {"retention-10d", "retention-mine-900d"}
     finally:
         await engine.dispose()
 
