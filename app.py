@@ -18,7 +18,8 @@ from starlette.staticfiles import StaticFiles
 from auth.backend import BearerTokenBackend
 from auth.retention import daily_purge
 from graphql_view import MinegraphGraphQL
-from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine_for, make_point_reader
+from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine_for
+from models.point_reader import make_point_reader
 from models.trees import NATION_CODE, load_trees
 from settings import ROOT, Settings, get_settings
 
@@ -55,13 +56,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
             raise RuntimeError("the database holds no region tree: run `minegraph seed --demo` first")
         app.state.engine, app.state.trees, app.state.settings = engine, trees, settings
-        app.state.point_reader = point_reader = make_point_reader(settings.database_url)
+        app.state.point_reader = point_reader = make_point_reader(
+            settings.database_url, settings.database_connect_timeout_s)
         log.info("serving %d regions, %d mineral types", len(trees.regions), len(trees.minerals))
         settle_gc()
         async with daily_purge(engine, settings):
             yield
         if point_reader is not None:
-            point_reader.dispose()
+            await point_reader.dispose()
         await engine.dispose()
 
     async def health(_request: Request) -> JSONResponse:

@@ -24,10 +24,10 @@ from models.data_version import DataVersion
 from models.errors import Unauthenticated
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from auth.login_guard import LoginAttempt
+    from models.point_reader import PointReader
 
     from settings import Settings
 
@@ -103,24 +103,24 @@ async def open_session(
 
 
 async def user_for_token(
-    engine: AsyncEngine, token: str, settings: Settings, point_reader: Engine | None = None,
+    engine: AsyncEngine, token: str, settings: Settings, point_reader: PointReader | None = None,
 ) -> tuple[CurrentUser, int] | None:
     """The account behind a live token, refreshing its idle clock, and the data
     version read in the same statement (the response cache's key: one round trip
     per request instead of two); else None.
 
-    With a `point_reader` (SQLite, models/db.py) the statement runs on the event loop's
-    thread; should that fail (a busy shared-memory file), the pooled engine reads it."""
+    With a `point_reader` (models/point_reader.py) the statement takes the cheapest route;
+    should that fail, the service's engine reads it."""
     now = utcnow()
     digest = token_digest(token)
     parameters = {"digest": digest, "now": now, "idle_since": now - timedelta(hours=settings.token_idle_hours)}
     row = _UNREAD
     if point_reader is not None:
         try:
-            with point_reader.connect() as conn:
-                row = conn.execute(_LIVE_SESSION, parameters).first()
-        except exc.DBAPIError as error:
-            log.info("token read on the event loop failed (%s): reading through the pool", error.orig)
+            row = await point_reader.first(_LIVE_SESSION, parameters)
+        except (exc.DBAPIError, OSError) as error:  # busy, or the connection gone: the engine copes
+            log.info("token read by the point reader failed (%s): reading through the engine",
+                     getattr(error, "orig", error))
     if row is _UNREAD:
         async with engine.connect() as conn:
             row = (await conn.execute(_LIVE_SESSION, parameters)).first()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from settings import Settings
@@ -67,31 +66,6 @@ def make_engine_for(settings: Settings) -> AsyncEngine:
         settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         synchronous=settings.sqlite_synchronous, connect_timeout_s=settings.database_connect_timeout_s,
     )
-
-
-# How long a point read on the event loop may wait for SQLite's shared memory (a WAL reader
-# waits only while a checkpoint or recovery rebuilds it); past that it fails and the caller
-# reads through the pooled async engine instead, so the loop never stalls for longer.
-POINT_READ_BUSY_MS = 20
-
-
-def make_point_reader(url: str) -> Engine | None:
-    """On SQLite, a synchronous read-only engine for one-row indexed reads run on the event
-    loop itself (the bearer token on every request): aiosqlite sends each statement to a
-    worker thread and back, and under load those hand-offs, not the read, set the latency.
-    None on PostgreSQL, where asyncpg's reads need no thread."""
-    if not is_sqlite(url) or ":///" not in url or url.endswith(":memory:"):
-        return None
-    engine = create_engine("sqlite" + url[url.index(":///"):])
-
-    def apply(dbapi_connection, _record) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={POINT_READ_BUSY_MS}")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    event.listen(engine, "connect", apply)
-    return engine
 
 
 # Answered to clients when the database cannot be reached (or, on SQLite, its write lock is not

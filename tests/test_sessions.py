@@ -173,30 +173,37 @@ async def test_account_events_are_audited(fresh_env):
             "account.wechat_bound", "account.profile_updated"} <= actions
 
 
-@pytest.mark.only_on("sqlite", reason="the event-loop token read exists on SQLite only (asyncpg needs no thread)")
-async def test_on_sqlite_the_token_is_read_on_the_event_loop_and_revocation_is_seen_at_once(fresh_env):
-    """The bearer token is checked without a pooled aiosqlite connection, yet a logout
-    committed through the pool is seen by the very next request."""
+async def test_the_token_is_read_by_the_point_reader_and_revocation_is_seen_at_once(fresh_env):
+    """The bearer token is checked through the point reader (SQLite: on the event loop;
+    PostgreSQL: autocommit, no ping), not the service's engine, yet a logout committed
+    through the engine is seen by the very next request."""
     token = await fresh_env.token("000000-008")
     await _me(fresh_env, token)  # warm: later reads need no touch of the idle clock
     state = fresh_env.app.state
-    pooled, point = StatementCounter(state.engine.sync_engine), StatementCounter(state.point_reader)
-    with pooled, point:
+    engine, point = StatementCounter(state.engine.sync_engine), StatementCounter(state.point_reader.sync_engine)
+    with engine, point:
         assert (await _me(fresh_env, token)).data["me"]["username"] == "000000-008"
-    assert [s for s in point.statements if "auth_session" in s] and not pooled.statements
+    assert [s for s in point.statements if "auth_session" in s] and not engine.statements
+    assert not [s for s in point.statements if "auth_session" not in s]  # no ping, no BEGIN
     assert (await fresh_env.gql(LOGOUT, token=token)).data == {"logout": True}
     assert (await _me(fresh_env, token)).codes == ["UNAUTHENTICATED"]
     fresh_env.tokens.pop("000000-008", None)
 
 
-async def test_a_failing_point_reader_falls_back_to_the_pool(fresh_env, tmp_path, monkeypatch):
-    """Should the event-loop read fail (SQLite: its shared memory busy), the pooled engine answers."""
-    from models.db import make_point_reader
+async def test_a_failing_point_reader_falls_back_to_the_engine(fresh_env, tmp_path, monkeypatch):
+    """Should the point reader fail (SQLite: shared memory busy; PostgreSQL: a connection
+    that died while idle), the service's engine answers."""
+    from models.point_reader import make_point_reader
 
     token = await fresh_env.token("000000-007")
-    unopenable = make_point_reader(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
+    if fresh_env.database.postgresql:
+        unopenable = make_point_reader(fresh_env.database.url.rsplit("/", 1)[0] + "/mg_no_such_database")
+    else:
+        unopenable = make_point_reader(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
     monkeypatch.setattr(fresh_env.app.state, "point_reader", unopenable)
-    with StatementCounter.of(fresh_env.app) as pooled:
-        assert (await _me(fresh_env, token)).data["me"]["username"] == "000000-007"
-    assert [s for s in pooled.statements if "auth_session" in s]
-    unopenable.dispose()
+    try:
+        with StatementCounter(fresh_env.app.state.engine.sync_engine) as engine:
+            assert (await _me(fresh_env, token)).data["me"]["username"] == "000000-007"
+        assert [s for s in engine.statements if "auth_session" in s]
+    finally:
+        await unopenable.dispose()

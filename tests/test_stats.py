@@ -85,9 +85,9 @@ class StatementCounter:
 
     @classmethod
     def of(cls, app) -> StatementCounter:
-        """Through the app's pooled engine or (SQLite) its point reader."""
+        """Through the app's engine or its point reader (models/point_reader.py)."""
         reader = app.state.point_reader
-        return cls(app.state.engine.sync_engine, *([reader] if reader is not None else []))
+        return cls(app.state.engine.sync_engine, *([reader.sync_engine] if reader is not None else []))
 
     def _record(self, _conn, _cursor, statement, *_args):
         self.statements.append(statement)
