@@ -1,0 +1,132 @@
+"""What the README (and docs/) tell a user to paste must work as pasted.
+
+Every ```graphql block parses and validates against the checked-in schema.graphql
+(test_layout.py keeps that file equal to the served schema), and the accounts, region
+and mineral codes the text names exist in the dataset `make run` seeds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLSyntaxError, build_schema, parse, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKDOWN = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SCHEMA = build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+FENCE = re.compile(r"^```(\S*)\s*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    path: Path
+    line: int  # of the opening fence, 1-based
+    heading: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line} in section {self.heading}"
+
+
+def graphql_blocks(path: Path) -> list[Block]:
+    blocks, heading, opened, body = [], "(top)", None, []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fence = FENCE.match(line.strip())
+        if opened is None:
+            if fence:
+                opened, body = (number, fence.group(1).lower()), []
+            elif line.startswith("#"):
+                heading = line.lstrip("#").strip()
+        elif fence and not fence.group(1):
+            if opened[1] == "graphql":
+                blocks.append(Block(path, opened[0], heading, "\n".join(body)))
+            opened = None
+        else:
+            body.append(line)
+    assert opened is None, f"{path.name}:{opened[0]}: a fenced block is never closed"
+    return blocks
+
+
+BLOCKS = [block for path in MARKDOWN for block in graphql_blocks(path)]
+
+
+def test_the_readme_has_its_examples():
+    # Guards the test below against passing vacuously (a fence renamed, the parser broken).
+    readme = [b for b in BLOCKS if b.path.name == "README.md"]
+    assert len(readme) >= 5, [str(b) for b in readme]
+    assert any("mutation" in b.text for b in readme) and any("query" in b.text for b in readme)
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=str)
+def test_graphql_block_is_valid_against_the_schema(block):
+    try:
+        document = parse(block.text)
+    except GraphQLSyntaxError as error:
+        pytest.fail(f"{block}: does not parse: {error.message} (line {error.locations[0].line} of the block)")
+    errors = validate(SCHEMA, document)
+    assert not errors, f"{block}: invalid against schema.graphql:\n" + "\n".join(e.message for e in errors)
+
+
+# --------------------------------------------------------------------------- names in the text
+
+
+def _default_dataset() -> tuple[int, int]:
+    """--mines and --seed as `minegraph seed --demo` (so `make run`) uses them without options."""
+    import cli
+
+    parameters = inspect.signature(cli.seed).parameters
+    return parameters["mines"].default.default, parameters["seed"].default.default
+
+
+@pytest.fixture(scope="module")
+def demo_usernames() -> set[str]:
+    """Every account of the default demo dataset, from the seed's generator (no database needed)."""
+    from seed.generate import ACCOUNT_COLUMNS, DemoGenerator
+
+    mines, seed = _default_dataset()
+    generator = DemoGenerator(mines=mines, seed=seed, password_hash="-", stamp=lambda seconds: seconds)
+    username = ACCOUNT_COLUMNS.index("username")
+    names = {row[username] for row in generator.regulator_accounts}
+    names |= {row[username] for batch in generator.batches(10_000) for row in batch.accounts}
+    assert len(names) == len(generator.regulator_accounts) + mines
+    return names
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_default_dataset_is_the_one_the_readme_describes():
+    mines, _ = _default_dataset()
+    assert f"about {mines:,} mines" in _readme()
+
+
+def test_named_accounts_exist_in_the_default_demo_dataset(demo_usernames):
+    named = set(re.findall(r"\b(?:\d{6}-\d{3}|C\d{10,})\b", _readme()))
+    assert {"000000-001", "C5301020001"} <= named  # the pattern still finds what the README names
+    assert sorted(named - demo_usernames) == []
+
+
+def test_named_regions_carry_the_names_given():
+    from seed.reference import region_rows
+
+    regions = {r["code"]: r["name"] for r in region_rows()}
+    named = re.findall(r"`(\d{6})-\d{3}` \(([^)]+)\)", _readme())
+    assert named, "the README no longer names an example region"
+    assert [(code, regions.get(code)) for code, _ in named] == named
+
+
+def test_named_password_and_mineral_codes_are_real():
+    from seed.reference import mineral_rows
+    from settings import Settings
+
+    text = _readme()
+    assert f"**`{Settings().demo_password}`**" in text
+    minerals = {m["code"] for m in mineral_rows()}
+    named = re.findall(r'mineralCodes: \[([^]]*)\]', text)
+    codes = {code for group in named for code in re.findall(r'"(\w+)"', group)}
+    assert codes and codes <= minerals, codes - minerals
