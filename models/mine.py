@@ -65,6 +65,8 @@ class Guarantor(SQLModel, table=True):
     """包保责任人: one per mine and level."""
 
     __tablename__ = "guarantor"
+    # Quick fill: the people one account entered at one level, most recent first.
+    __table_args__ = (Index("ix_guarantor_entered_by", "entered_by", "level", "updated_at"),)
 
     mine_id: int = Field(foreign_key="mine.id", primary_key=True)
     level: str = Field(primary_key=True, max_length=12)  # GuarantorLevel

@@ -56,6 +56,7 @@ class Loaders:
         self._region_rollups: dict[tuple, list[tuple[RegionNode, dict[str, Counts]]]] = {}
         self._mineral_loaders: dict[tuple, DataLoader] = {}
         self._mineral_rollups: dict[tuple, dict[str, Counts]] = {}
+        self._mineral_counting: dict[tuple, asyncio.Future] = {}
         self.mine = SharedLoader(self._load_mines)
         self.guarantors = SharedLoader(self._load_guarantors)
         self.history = SharedLoader(self._load_history)
@@ -113,9 +114,14 @@ class Loaders:
         if loader is None:
             async def load(nodes: list[MineralNode]) -> list[Counts]:
                 if key not in self._mineral_rollups:
-                    self._mineral_rollups[key] = await mineral_rollup(
-                        self.engine, self.scope, spec, self.trees, self.settings, measures
-                    )
+                    # Each level of a drill-down starts its own batch, while the first is still
+                    # counting: all of them wait for that one statement instead of repeating it.
+                    counting = self._mineral_counting.get(key)
+                    if counting is None:
+                        counting = self._mineral_counting[key] = asyncio.ensure_future(mineral_rollup(
+                            self.engine, self.scope, spec, self.trees, self.settings, measures
+                        ))
+                    self._mineral_rollups[key] = await asyncio.shield(counting)
                 return [self.mineral_counts_now(measures, spec, n) for n in nodes]
 
             loader = self._mineral_loaders[key] = SharedLoader(load)

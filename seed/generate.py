@@ -46,6 +46,10 @@ _XPCC, _BODY_CITY, _BODY_COUNTY = (SupervisoryBody.XPCC.value, SupervisoryBody.C
                                    SupervisoryBody.COUNTY.value)
 _COMBINED = DevelopmentMethod.COMBINED.value
 _TIER_ENTERPRISE = UserTier.ENTERPRISE.value
+# The demo dataset is the registry as imported: its dates say when each fact was recorded
+# before the import, but no change was made through the service, so every mine is at its
+# first version with an empty history (docs/decisions.md, "Writes").
+_IMPORTED_VERSION = 1
 
 
 @dataclass
@@ -239,7 +243,7 @@ class DemoGenerator:
             brand=choice(r, self.w["brands"]), mine=word)
 
         t_import = self.t_import[0] + int((self.t_import[1] - self.t_import[0]) * r())
-        latest, version = t_import, 1
+        latest = t_import
         lat = lng = datum = loc_at = inside = None
         loc = d["location"]
         if r() < loc["share"]:
@@ -253,7 +257,7 @@ class DemoGenerator:
                 lat = round(min(max(rng.gauss(y, (y1 - y0) * k), y0), y1), 6)
             datum = "GCJ02" if r() < loc["gcj02_share"] else "WGS84"
             t = self._when(self.loc_window, loc["campaign_share"], t_import)
-            loc_at, latest, version = self.stamp(t), max(latest, t), version + 1
+            loc_at, latest = self.stamp(t), max(latest, t)
             batch.located += 1
         account_id = self.mine_account_base + mine_id
         g = d["guarantors"]
@@ -272,16 +276,16 @@ class DemoGenerator:
                     entered_by = self.first_account[region]
                     person = choice(r, self.pools[(level, region)])
                 t = self._when(self.g_window, g["campaign_share"], t_import)
-                latest, version = max(latest, t), version + 1
+                latest = max(latest, t)
                 batch.guarantors.append((mine_id, level, *person, self.stamp(t), entered_by))
         if r() < d["timeline"]["basic_update_share"]:
             t = self.t_import[1] + int((self.t_end - self.t_import[1]) * r())
-            latest, version = max(latest, t), version + 1
+            latest = max(latest, t)
 
         batch.mines.append((
             mine_id, code, name, c.province, c.city, c.code, leaf_code, group_code, category_code,
             scale, note, capacity, unit, method, detail, depth, workers, status, body,
-            principal, phone, lat, lng, datum, inside, loc_at, self.stamp(latest), version,
+            principal, phone, lat, lng, datum, inside, loc_at, self.stamp(latest), _IMPORTED_VERSION,
         ))
         batch.accounts.append((
             account_id, code, self.hash, _TIER_ENTERPRISE, c.code, mine_id,

@@ -133,6 +133,18 @@ query Progress($filter: MineFilter) {{
 }}
 """
 
+MINERAL_COMPLETENESS = f"""
+query MineralProgress($regionCode: String, $filter: MineFilter) {{
+  mineralTypes {{
+    code level completeness(regionCode: $regionCode, filter: $filter) {{ {COMPLETENESS_FIELDS} }}
+    children {{
+      code level completeness(regionCode: $regionCode, filter: $filter) {{ {COMPLETENESS_FIELDS} }}
+      children {{ code level completeness(regionCode: $regionCode, filter: $filter) {{ {COMPLETENESS_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+
 MINES_NEAR = """
 query Near($lat: Float!, $lng: Float!, $datum: Datum!, $r: Float!, $first: Int!) {
   minesNear(lat: $lat, lng: $lng, datum: $datum, radiusKm: $r, first: $first) {

@@ -111,8 +111,12 @@ async def test_change_password_revokes_other_sessions(fresh_env):
         assert result.codes == ["BAD_USER_INPUT"], (variables, result.errors)
         assert fragment in result.message, result.message
     assert (await _me(fresh_env, elsewhere)).errors is None  # refusals changed nothing
+    stored = "SELECT password_hash FROM account WHERE username = ?"
+    seeded_hash = fresh_env.db.execute(stored, (username,)).fetchone()[0]
     result = await fresh_env.gql(CHANGE_PASSWORD, {"old": PASSWORD, "new": new, "confirm": new}, here)
     assert result.data == {"changePassword": True}
+    new_hash = fresh_env.db.execute(stored, (username,)).fetchone()[0]
+    assert new_hash.startswith("$argon2id$") and new_hash != seeded_hash and new not in new_hash
     assert (await _me(fresh_env, here)).errors is None
     assert (await _me(fresh_env, elsewhere)).codes == ["UNAUTHENTICATED"]
     assert (await fresh_env.gql(LOGIN_WITH_CODE, {"u": username, "p": PASSWORD})).codes == ["UNAUTHENTICATED"]

@@ -159,6 +159,9 @@ async def test_city_level_does_not_exist_under_a_province_directly(fresh_env):
 async def test_stale_expected_version_is_a_conflict_and_changes_nothing(fresh_env, cast):
     mine = cast["mine"]
     token = await fresh_env.token(mine["code"])
+    # One write first, so that there is an earlier version to be stale about.
+    first = await fresh_env.gql(SET_GUARANTOR, {"id": str(mine["id"]), "level": "ENTERPRISE", "input": PERSON}, token)
+    assert first.errors is None, first.errors
     current = _version(fresh_env.db, mine["id"])
     stale = await fresh_env.gql(
         SET_GUARANTOR, {"id": str(mine["id"]), "level": "ENTERPRISE", "input": PERSON, "v": current - 1}, token

@@ -11,7 +11,8 @@ from models.trees import MineralNode
 from resolvers.filters import parse_filter
 from resolvers.regions import get_region
 from schema.inputs import MineFilterInput
-from resolvers.stats import mine_stats
+from resolvers.stats import completeness, mine_stats
+from schema.types.campaign import CompletenessType
 from schema.types.stats import MineStatsType, counted
 
 
@@ -39,13 +40,25 @@ class MineralTypeType:
     def stats(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> MineStatsType:
-        ctx = info.context
-        spec = parse_filter(filter, ctx.scope, ctx.trees)
-        if region_code is not None:
-            spec = spec.within(get_region(ctx, region_code).code)
-        loaders, node = ctx.loaders, self.node
-        return counted(
-            loaders.mineral_counts_now(mine_stats, spec, node),
-            lambda: loaders.mineral_counts(mine_stats, spec, node),
-            lambda counts: MineStatsType.build(counts, ctx.trees),
-        )
+        return mineral_counted(info, region_code, filter, self.node, mine_stats, MineStatsType.build)
+
+    @strawberry.field(description="Campaign progress of the mines of this type in the caller's jurisdiction.")
+    def completeness(
+        self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
+    ) -> CompletenessType:
+        return mineral_counted(info, region_code, filter, self.node, completeness, CompletenessType.build)
+
+
+def mineral_counted(info: Info, region_code: str | None, raw_filter, node: MineralNode, measures, build):
+    """Counts of a mineral-tree node under a filter (and region), built into a GraphQL type:
+    the whole tree is counted by one statement per (measures, filter), now or awaitable."""
+    ctx = info.context
+    spec = parse_filter(raw_filter, ctx.scope, ctx.trees)
+    if region_code is not None:
+        spec = spec.within(get_region(ctx, region_code).code)
+    loaders = ctx.loaders
+    return counted(
+        loaders.mineral_counts_now(measures, spec, node),
+        lambda: loaders.mineral_counts(measures, spec, node),
+        lambda counts: build(counts, ctx.trees),
+    )
