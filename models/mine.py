@@ -13,9 +13,10 @@ class Mine(SQLModel, table=True):
     __table_args__ = (
         # Keyset pagination order (region code, mine code) within any scope.
         Index("ix_mine_county_code_code", "county_code", "code"),
-        # Grouped statistics per level: each scope column with the category.
-        Index("ix_mine_province_category", "province_code", "category_code"),
-        Index("ix_mine_city_category", "city_code", "category_code"),
+        # The same order within a province's or city's scope: its pages seek to the cursor and
+        # its counts group by county without a sort (tests/test_query_plans.py).
+        Index("ix_mine_province_county_code", "province_code", "county_code", "code"),
+        Index("ix_mine_city_county_code", "city_code", "county_code", "code"),
         Index("ix_mine_mineral", "mineral_code"),
         # Covers the county-grained statistics (see the migration that adds it).
         Index("ix_mine_statistics", "county_code", "category_code", "group_code", "mineral_code", "scale",

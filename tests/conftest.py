@@ -36,6 +36,7 @@ class Result:
     status: int
     data: dict | None
     errors: list | None
+    cache: str | None = None  # the X-Cache header: "miss", "hit", "shared" (None: not cacheable)
 
     @property
     def codes(self) -> list[str]:
@@ -59,7 +60,7 @@ class Env:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
         body = response.json()
-        return Result(response.status_code, body.get("data"), body.get("errors"))
+        return Result(response.status_code, body.get("data"), body.get("errors"), response.headers.get("x-cache"))
 
     async def token(self, username: str, password: str = PASSWORD) -> str:
         """A session token for the account (one login per username and env)."""

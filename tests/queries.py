@@ -37,6 +37,25 @@ query DrillDown($filter: MineFilter) {{
 }}
 """
 
+# The same three levels reached through `dashboard`, not Query.region: nothing counts the
+# subtree ahead (schema/prefetch.py), every node's stats waits on the DataLoader.
+DASHBOARD_DRILL_DOWN = f"""
+query DashboardDrillDown($filter: MineFilter) {{
+  dashboard {{
+    region {{
+      code
+      children {{
+        code level stats(filter: $filter) {{ {STATS_FIELDS} }}
+        children {{
+          code level stats(filter: $filter) {{ {STATS_FIELDS} }}
+          children {{ code level stats(filter: $filter) {{ {STATS_FIELDS} }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
 MINERAL_STATS = f"""
 query Minerals($regionCode: String, $filter: MineFilter) {{
   mineralTypes {{

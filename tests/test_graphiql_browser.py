@@ -1,13 +1,12 @@
 """GraphiQL in a real browser against a real server (black box).
 
 Seeds a fresh demo database (SQLite or PostgreSQL, as the run's TEST_DATABASE says) with
-``python -m cli seed --demo --mines 300``, starts
-``python -m cli serve`` on a free loopback port, then drives Debian's chromium with
-Playwright: the page and all its assets must load without any non-loopback request (the
-service runs on intranets without internet), a wrong password must show the server's error
-message, logging in as the national demo account must show the user, and a drill-down query
-run from the editor must show the nation's total, which the test gets independently by
-POSTing the same query with httpx.
+``python -m cli seed --demo --mines 300``, starts ``python cli.py serve`` (tests/servers.py)
+on a free loopback port, then drives Debian's chromium with Playwright: the page and all its
+assets must load without any non-loopback request (the service runs on intranets without
+internet), a wrong password must show the server's error message, logging in as the national
+demo account must show the user, and a drill-down query run from the editor must show the
+nation's total, which the test gets independently by POSTing the same query with httpx.
 
 Needs /usr/bin/chromium (``apt-get install chromium``); never runs ``playwright install``.
 Skipped when chromium is missing, except under CI=true where that is a failure.

@@ -217,20 +217,26 @@ def test_distributions(seeded):
 
 def test_mine_rows_are_consistent(seeded, regions):
     database, _ = seeded
-    scale_rows = {m["code"]: m["scale_row"] for m in mineral_rows()}
+    minerals = {m["code"]: m for m in mineral_rows()}  # the tree seed/ loads from minerals.json
+    scale_rows = {code: m["scale_row"] for code, m in minerals.items()}
     geo = load_json("province_geo.json")["provinces"]
     phone = re.compile(r"1[3-9]\d{9}")
-    mines = _rows(database, "SELECT code, province_code, city_code, county_code, mineral_code, scale, "
+    mines = _rows(database, "SELECT code, province_code, city_code, county_code, mineral_code, "
+                        "group_code, category_code, scale, "
                         "scale_override_note, design_capacity, capacity_unit, development_method, "
                         "development_detail, supervisory_body, principal_name, principal_phone, lat, lng, "
                         "source_datum, location_updated_at, updated_at, version, inside_county FROM mine")
     assert len(mines) == N_MINES
     inside_judged = 0
-    for (code, province, city, county, mineral, scale, note, capacity, unit, method, detail, body,
-         principal, principal_phone, lat, lng, datum, located_at, updated_at, version, inside) in mines:
+    for (code, province, city, county, mineral, group, category, scale, note, capacity, unit, method, detail,
+         body, principal, principal_phone, lat, lng, datum, located_at, updated_at, version, inside) in mines:
         region = regions[county]
         assert region["level"] == "COUNTY"
         assert (province, city) == (region["province_code"], region["city_code"])
+        # The copied mineral ancestry is what statistics group by: it must be the leaf's own.
+        leaf = minerals[mineral]
+        assert leaf["level"] == 3, (code, mineral)
+        assert (group, category) == (leaf["parent_code"], minerals[leaf["parent_code"]]["parent_code"]), code
         assert "-" not in code and code.startswith("C" + county)
         row = scale_rows[mineral]
         assert unit == capacity_unit(row)

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import event
 
-from queries import DASHBOARD, DRILL_DOWN, MINERAL_STATS, REGION_STATS
+from queries import DASHBOARD, DASHBOARD_DRILL_DOWN, DRILL_DOWN, MINERAL_STATS, REGION_STATS
 from reference import as_comparable, expected_stats, in_region, matches
 
 FILTERS = [
@@ -78,10 +78,11 @@ async def test_region_stats_of_a_province_and_its_children(gql, callers, mines, 
 
 
 class StatementCounter:
-    """Every statement sent through the given (sync) engines; `of(app)`: all the app's."""
+    """Every statement sent through the given (sync) engines; `of(app)`: all the app's.
+    `executed` keeps each with its parameters, as the driver received them."""
 
     def __init__(self, *engines):
-        self.engines, self.statements = engines, []
+        self.engines, self.executed = engines, []
 
     @classmethod
     def of(cls, app) -> StatementCounter:
@@ -89,8 +90,8 @@ class StatementCounter:
         reader = app.state.point_reader
         return cls(app.state.engine.sync_engine, *([reader.sync_engine] if reader is not None else []))
 
-    def _record(self, _conn, _cursor, statement, *_args):
-        self.statements.append(statement)
+    def _record(self, _conn, _cursor, statement, parameters, *_args):
+        self.executed.append((statement, parameters))
 
     def __enter__(self):
         for engine in self.engines:
@@ -102,19 +103,30 @@ class StatementCounter:
             event.remove(engine, "before_cursor_execute", self._record)
 
     @property
+    def statements(self) -> list[str]:
+        return [statement for statement, _ in self.executed]
+
+    @property
     def stats_statements(self) -> list[str]:
         return [s for s in self.statements if "FROM mine" in s]
 
 
+def uncached_document(query: str, name: str) -> str:
+    """The document under an operation name no other test sends: a response-cache miss,
+    whatever ran before (a cached answer costs no counting statement at all)."""
+    return re.sub(r"query \w+", f"query {name}", query, count=1)
+
+
 async def test_three_level_drill_down_costs_one_statement_per_level(app, gql, callers):
     """Nation, provinces, cities, counties: four levels of stats, at most four
-    statements, not one per node. (A filter no other test uses: a cache miss.)"""
+    statements, not one per node; and at least one (the answer was counted)."""
+    query = uncached_document(DRILL_DOWN, "DrillDownPerLevel")
     with StatementCounter.of(app) as counter:
-        result = await gql(DRILL_DOWN, {"filter": {"scales": ["SMALL", "MEDIUM", "LARGE"]}}, callers["NATIONAL"].token)
-    assert result.errors is None
+        result = await gql(query, {"filter": {"scales": ["SMALL", "MEDIUM", "LARGE"]}}, callers["NATIONAL"].token)
+    assert result.errors is None and result.cache == "miss"
     nodes = sum(1 for _ in _walk(result.data["region"]))
     assert nodes > 3000
-    assert len(counter.stats_statements) <= 4, counter.stats_statements
+    assert 1 <= len(counter.stats_statements) <= 4, counter.stats_statements
     # Besides counting, one statement: the token lookup, which also reads the data version.
     assert len(counter.statements) - len(counter.stats_statements) == 1, counter.statements
 
@@ -126,18 +138,42 @@ async def test_three_level_drill_down_costs_one_statement_per_level(app, gql, ca
 ])
 async def test_a_whole_drill_down_is_counted_by_one_statement(app, gql, callers, variables, source):
     """The drill-down's shape is read before it runs: one statement counts every node."""
-    unique = DRILL_DOWN.replace("query DrillDown", f"query DrillDownOneStatement{len(variables)}{source}")
+    unique = uncached_document(DRILL_DOWN, f"DrillDownOneStatement{len(variables)}{source}")
     with StatementCounter.of(app) as counter:
         result = await gql(unique, variables, callers["NATIONAL"].token)
-    assert result.errors is None
+    assert result.errors is None and result.cache == "miss"
     assert sum(1 for _ in _walk(result.data["region"])) > 3000
     assert len(counter.stats_statements) == 1, counter.stats_statements
     assert re.search(rf"FROM {source}\b", counter.stats_statements[0]), counter.stats_statements[0]
 
 
+@pytest.mark.parametrize(("spec", "source"), [
+    ({"productionStatuses": ["SUSPENDED", "LONG_SUSPENDED"]}, "mine_tally"),
+    ({"developmentMethods": ["ADIT", "RAMP"], "over30Workers": True}, "mine"),
+], ids=["tally", "mines"])
+async def test_a_drill_down_under_the_dashboard_is_batched_per_level(app, gql, callers, mines, levels, spec, source):
+    """`dashboard { region { children … } } }` reaches the regions without Query.region,
+    so nothing counts ahead: the DataLoader alone must batch each level of provinces,
+    cities and counties into one statement (at least one: counted, not cached)."""
+    with StatementCounter.of(app) as counter:
+        result = await gql(DASHBOARD_DRILL_DOWN, {"filter": spec}, callers["NATIONAL"].token)
+    assert result.errors is None, result.errors
+    assert result.cache == "miss"
+    matching = [m for m in mines if matches(m, spec, levels)]
+    below = [(node, depth) for node, depth in _walk(result.data["dashboard"]["region"]) if depth > 0]
+    assert len(below) > 3000 and {depth for _, depth in below} == {1, 2, 3}
+    for node, _depth in below:
+        inside = [m for m in matching if in_region(m, node["code"], levels[node["code"]])]
+        assert as_comparable(node["stats"]) == expected_stats(inside), node["code"]
+    assert 1 <= len(counter.stats_statements) <= 3, counter.stats_statements
+    assert all(re.search(rf"FROM {source}\b", s) for s in counter.stats_statements), counter.stats_statements
+    assert len(counter.statements) - len(counter.stats_statements) == 1, counter.statements  # the token
+
+
 async def test_mineral_drill_down_costs_one_statement(app, gql, callers):
     """One GROUP BY leaf counts the whole mineral tree, however many levels the query asks for."""
+    query = uncached_document(MINERAL_STATS, "MineralsInOneStatement")
     with StatementCounter.of(app) as counter:
-        result = await gql(MINERAL_STATS, {"filter": {"over30Workers": False}}, callers["NATIONAL"].token)
-    assert result.errors is None
+        result = await gql(query, {"filter": {"over30Workers": False}}, callers["NATIONAL"].token)
+    assert result.errors is None and result.cache == "miss"
     assert len(counter.stats_statements) == 1, counter.stats_statements
