@@ -17,8 +17,9 @@ $(READY): requirements.lock
 
 venv: $(READY)
 
+# Seeds an empty database only: one seeded with other options (e.g. --mines 100000) is served as it is.
 seed: $(READY)
-	$(PY) -m cli seed --demo
+	$(PY) -m cli seed --demo --if-empty
 
 run: seed
 	$(PY) cli.py serve  # as a script, not `-m cli`: see cli.py, "serve"

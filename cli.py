@@ -18,15 +18,25 @@ def seed(
     demo: bool = typer.Option(False, "--demo", help="Load the deterministic synthetic national dataset."),
     mines: int = typer.Option(6000, "--mines", min=1, max=1_000_000, help="Number of demo mines."),
     seed: int = typer.Option(2022, "--seed", help="Random seed of the demo dataset."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Seed only a database without mines or accounts; "
+                                                            "otherwise say what it holds and leave it alone."),
 ) -> None:
     """Create the tables and load the demo dataset (idempotent)."""
-    from seed.demo import DatasetMismatch, seed_demo
+    from seed.demo import DatasetMismatch, held, seed_demo
 
     if not demo:
         raise typer.BadParameter("only --demo datasets can be seeded so far", param_hint="--demo")
     password = get_settings().demo_password
+
+    async def job(engine):
+        if if_empty:  # `make run`: serve whatever dataset is there, whichever --mines seeded it
+            n_mines, n_accounts = await held(engine)
+            if n_mines or n_accounts:
+                return f"the database already holds {n_mines} mines and {n_accounts} accounts: not seeded (--if-empty)"
+        return await seed_demo(engine, mines=mines, seed=seed, password=password)
+
     try:
-        report = _on_database(lambda engine: seed_demo(engine, mines=mines, seed=seed, password=password))
+        report = _on_database(job)
     except DatasetMismatch as error:
         typer.secho(str(error), fg="red", err=True)
         raise typer.Exit(2) from None

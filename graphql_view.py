@@ -1,7 +1,8 @@
 """The GraphQL HTTP endpoint: request limits, persisted operations, context, JSON.
 
 Everything refused here is answered as JSON with `errors[].extensions.code`,
-never as a bare text page and never as a 500.
+never as a bare text page and never as a 500; what escapes unexpectedly is
+answered as INTERNAL by request_ids.RequestIds.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -30,7 +30,7 @@ from resolvers.context import Context
 from resolvers.response_cache import ResponseStore
 from schema import build_schema
 from schema.caching import stored_answer
-from schema.errors import INTERNAL_MESSAGE
+from schema.errors import internal_error
 from schema.persisted import resolve_document
 from settings import ROOT
 
@@ -161,16 +161,16 @@ class MinegraphGraphQL(GraphQL):
         # (e.g. raised inside another extension's hook) is logged and masked.
         for error in data.get("errors") or ():
             if not (error.get("extensions") or {}).get("code"):
-                log.error("uncoded error escaped the schema: %s", error.get("message"))
+                request_id = request.state.request_id
+                log.error("uncoded error escaped the schema [request %s]: %s", request_id, error.get("message"))
                 error.clear()
-                error.update(message=INTERNAL_MESSAGE, extensions={"code": "INTERNAL"})
+                error.update(internal_error(request_id))
         return data
 
     async def get_context(self, request: Request, response: Response) -> Context:
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request_id
         user = request.user if isinstance(request.user, CurrentUser) else None
         state = request.app.state
+        request_id = request.state.request_id  # decided (and sent back) by request_ids.RequestIds
         return Context(request, state.engine, state.trees, self.settings, user, request_id, self.cache, response)
 
     async def render_graphql_ide(self, request: Request) -> Response:

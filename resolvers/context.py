@@ -30,7 +30,7 @@ class Context:
     user: CurrentUser | None
     request_id: str
     cache: ResponseStore | None = None
-    response: Response | None = None  # for headers (X-Request-ID, X-Cache)
+    response: Response | None = None  # for headers (X-Cache)
     _filters: dict[int, tuple[Any, FilterSpec]] = field(default_factory=dict, repr=False)
 
     @property

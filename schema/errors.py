@@ -25,6 +25,11 @@ log = logging.getLogger("minegraph.errors")
 INTERNAL_MESSAGE = "内部错误 / internal error: report the requestId to the operators"
 
 
+def internal_error(request_id: str | None, message: str = INTERNAL_MESSAGE) -> dict:
+    """An error that is not the caller's, as JSON: the generic message and the request id."""
+    return {"message": message, "extensions": {"code": "INTERNAL", "requestId": request_id}}
+
+
 class ErrorCodes(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         self._executed = True
@@ -53,15 +58,11 @@ class ErrorCodes(SchemaExtension):
         request_id = getattr(self.execution_context.context, "request_id", None)
         if database_unavailable(original):
             log.warning("database unavailable [request %s] at %s: %s", request_id, error.path, original)
-            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
-                                extensions={"code": "INTERNAL", "requestId": request_id})
-        log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
-        return GraphQLError(
-            INTERNAL_MESSAGE,
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL", "requestId": request_id},
-        )
+            masked = internal_error(request_id, UNAVAILABLE_MESSAGE)
+        else:
+            log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
+            masked = internal_error(request_id)
+        return GraphQLError(masked["message"], nodes=error.nodes, path=error.path, extensions=masked["extensions"])
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:

@@ -128,6 +128,15 @@ async def seed_reference(engine: AsyncEngine) -> None:
         await _insert_reference(conn, _Writer(conn))
 
 
+async def held(engine: AsyncEngine) -> tuple[int, int]:
+    """Migrate, then count the mines and accounts the database holds (`seed --if-empty`)."""
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        count = func.count()
+        return (await conn.scalar(select(count).select_from(Mine)),
+                await conn.scalar(select(count).select_from(Account)))
+
+
 # --------------------------------------------------------------------------- demo
 
 

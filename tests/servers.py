@@ -43,11 +43,14 @@ def cli_env(database: Database, **extra: str) -> dict[str, str]:
     return env
 
 
+def cli(database: Database, *args: str) -> subprocess.CompletedProcess:
+    """`minegraph ARGS` on the database, in a process of its own: its output and exit code."""
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, env=cli_env(database),
+                          capture_output=True, text=True, timeout=SEED_TIMEOUT_S)
+
+
 def seed(database: Database, mines: int) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "seed", "--demo", "--mines", str(mines)],
-        cwd=REPO_ROOT, env=cli_env(database), capture_output=True, text=True, timeout=SEED_TIMEOUT_S,
-    )
+    done = cli(database, "seed", "--demo", "--mines", str(mines))
     assert done.returncode == 0, f"seed failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 

@@ -22,7 +22,6 @@ import contextlib
 import secrets
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -37,11 +36,6 @@ MINES = 300
 WRITERS_PER_FIELD = 2
 COUNTED = ("mine", "region", "mineral_type", "account")
 MINE_VERSION = "query Mine($id: ID!) { mine(id: $id) { id version } }"
-
-
-def _cli(database: sqldb.Database, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=servers.REPO_ROOT,
-                          env=servers.cli_env(database), capture_output=True, text=True, timeout=300)
 
 
 def _login(base: str, username: str) -> str:
@@ -86,7 +80,7 @@ async def _writes_with_backups(server: Server, database: sqldb.Database, targets
             await asyncio.wait_for(flowing.wait(), 120)
             for path in paths:
                 before = {w.rid for w in log.acked}
-                done = await asyncio.to_thread(_cli, database, "backup", str(path))
+                done = await asyncio.to_thread(servers.cli, database, "backup", str(path))
                 taken.append((before, done))
                 await asyncio.sleep(0.5)  # more writes between the backups, and after the last
         finally:
@@ -158,7 +152,7 @@ def test_backup_while_writing_is_consistent_and_restores(tmp_path):
                 _sqlite_checks(path)
                 restored = sqldb.Database(f"sqlite+aiosqlite:///{tmp_path / path.stem}.sqlite3",
                                           str(tmp_path / f"{path.stem}.sqlite3"), tmp_path)
-            done = _cli(restored, "restore", str(path))
+            done = servers.cli(restored, "restore", str(path))
             assert done.returncode == 0, done.stderr
             assert "restored" in done.stdout, done.stdout
             # The copy: consistent at one moment, holding everything acknowledged before it began.
@@ -170,7 +164,7 @@ def test_backup_while_writing_is_consistent_and_restores(tmp_path):
             restored_dbs.append(restored)
 
         # A restore never replaces a database silently.
-        again = _cli(restored_dbs[-1], "restore", str(paths[-1]))
+        again = servers.cli(restored_dbs[-1], "restore", str(paths[-1]))
         assert again.returncode == 2 and ("already exists" in again.stderr or "not empty" in again.stderr), again
 
         # The restored copy serves: a query answers with the versions the copy holds.

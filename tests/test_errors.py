@@ -1,10 +1,13 @@
-"""Every error carries extensions.code; nothing answers 500."""
+"""Every error carries extensions.code; nothing answers a bare 500."""
 
 from __future__ import annotations
 
 import logging
 
-from queries import MINE_DETAIL
+import auth.backend
+import graphql_view
+from queries import DASHBOARD, MINE_DETAIL
+from schema.errors import INTERNAL_MESSAGE
 
 
 async def test_parse_and_validation_failures_are_coded(gql, callers):
@@ -70,3 +73,63 @@ async def test_errors_name_a_huge_input_without_echoing_it(gql, callers):
         assert result.codes in (["NOT_FOUND"], ["BAD_USER_INPUT"]), result.errors
         assert "'99999" in result.message and "30,0" in result.message  # the value, and how long it was
         assert len(result.message) < 300, result.message[:300]
+
+
+async def _broken(*_args, **_kwargs):
+    _broken_now()
+
+
+def _broken_now(*_args, **_kwargs):
+    raise RuntimeError("secret database detail")
+
+
+async def _answered_internally(client, token: str, caplog, request_id: str | None):
+    headers = {"Authorization": f"Bearer {token}"} | ({"X-Request-ID": request_id} if request_id else {})
+    with caplog.at_level(logging.ERROR, logger="minegraph"):
+        response = await client.post("/graphql", json={"query": DASHBOARD}, headers=headers)
+    assert response.headers["content-type"].startswith("application/json"), response.text[:200]
+    body = response.json()
+    sent_id = response.headers["x-request-id"]
+    assert body == {"data": None, "errors": [
+        {"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL", "requestId": sent_id}}]}
+    logged = [r for r in caplog.records if sent_id in r.getMessage()]
+    assert logged and logged[0].exc_info and "secret database detail" in caplog.text
+    return response
+
+
+async def test_a_bug_in_the_token_check_is_internal_with_the_request_id(client, callers, caplog, monkeypatch):
+    """Before GraphQL runs (the authentication middleware): not Starlette's plain-text 500."""
+    monkeypatch.setattr(auth.backend, "user_for_token", _broken)
+    token = callers["NATIONAL"].token
+    given = await _answered_internally(client, token, caplog, "req-auth-bug-" + "x" * 80)
+    assert given.status_code == 500 and given.headers["x-request-id"] == "req-auth-bug-" + "x" * 51  # cut to 64
+    caplog.clear()
+    fresh = await _answered_internally(client, token, caplog, None)  # none given: a new uuid4
+    assert fresh.status_code == 500 and len(fresh.headers["x-request-id"]) == 32
+
+
+async def test_a_bug_before_execution_is_internal_with_the_request_id(client, callers, caplog, monkeypatch):
+    monkeypatch.setattr(graphql_view, "stored_answer", _broken_now)  # looked up before any execution
+    response = await _answered_internally(client, callers["NATIONAL"].token, caplog, "req-view-bug")
+    assert response.status_code == 500 and response.headers["x-request-id"] == "req-view-bug"
+
+
+async def test_the_database_down_during_the_token_check_is_503_with_the_request_id(client, callers, monkeypatch):
+    async def refused(*_args, **_kwargs):
+        raise ConnectionRefusedError("connection refused")  # what a stopped server answers
+
+    monkeypatch.setattr(auth.backend, "user_for_token", refused)
+    response = await client.post("/graphql", json={"query": DASHBOARD}, headers={
+        "Authorization": f"Bearer {callers['NATIONAL'].token}", "X-Request-ID": "req-db-down"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+    assert response.headers["x-request-id"] == "req-db-down"
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-db-down"}
+    assert "database" in error["message"] and "refused" not in error["message"]
+
+
+async def test_every_answer_carries_a_request_id(client):
+    healthy = await client.get("/healthz")
+    anonymous = await client.post("/graphql", json={"query": DASHBOARD}, headers={"X-Request-ID": "req-anon"})
+    assert len(healthy.headers["x-request-id"]) == 32 and anonymous.headers["x-request-id"] == "req-anon"
+    assert anonymous.headers.get_list("x-request-id") == ["req-anon"]  # once, not once per layer

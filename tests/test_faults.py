@@ -300,6 +300,7 @@ def _answer(response: httpx.Response, seconds: float) -> dict:
         "json": body is not None,
         "codes": [(e.get("extensions") or {}).get("code") for e in errors or ()],
         "messages": [e.get("message") for e in errors or ()],
+        "request_ids": [(e.get("extensions") or {}).get("requestId") for e in errors or ()],
         "data": (body or {}).get("data") if isinstance(body, dict) else None,
         "text": response.text[:200] if body is None else "",
     }
@@ -389,6 +390,7 @@ def test_database_outage_answers_with_a_clear_coded_error(outage):
             assert answer["status"] in (200, 503), (name, answer)
             assert answer["json"] and answer["codes"] == ["INTERNAL"], (name, answer)
             assert "database" in " ".join(answer["messages"]).lower(), (name, answer)
+            assert all(answer["request_ids"]), (name, answer)  # also the 503 of the token check
 
 
 def _outage_figures(outage: dict) -> dict:
@@ -458,3 +460,4 @@ def test_sqlite_write_lock_held_elsewhere_answers_with_a_clear_coded_error(sqlit
         answer = sqlite_lock["during"][name]
         assert answer["status"] in (200, 503) and answer["codes"] == ["INTERNAL"], (name, answer)
         assert "database" in " ".join(answer["messages"]).lower(), (name, answer)
+        assert all(answer["request_ids"]), (name, answer)

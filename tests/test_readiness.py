@@ -1,4 +1,5 @@
-"""Liveness and readiness probes, and how long an unreachable database may hold a request."""
+"""Liveness and readiness probes, what start-up prepares, and how long an unreachable
+database may hold a request."""
 
 from __future__ import annotations
 
@@ -6,14 +7,39 @@ import socket
 import threading
 import time
 
+import httpx
+
 import servers
+from app import create_app
+from models import boundaries
 from models.db import database_ready, make_engine
+from queries import MINES_NEAR
 
 
 async def test_liveness_and_readiness_answer_while_the_database_does(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+
+
+async def test_the_county_polygons_are_built_at_start_up_not_by_the_first_request(env, callers, monkeypatch):
+    """Built by the first minesNear or location write, they would stall the event loop (every
+    request) for the build; the app builds them while starting, in a thread."""
+    monkeypatch.setattr(boundaries, "_loaded", None)  # as in a new process
+    app = create_app(env.settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://minegraph.test"
+    ) as client:
+        assert boundaries._loaded is not None
+
+        def build_again():
+            raise AssertionError("the county polygons were built by a request")
+
+        monkeypatch.setattr(boundaries, "_build", build_again)
+        response = await client.post("/graphql", headers={"Authorization": f"Bearer {callers['NATIONAL'].token}"},
+                                     json={"query": MINES_NEAR, "variables": {
+                                         "lat": 25.04, "lng": 102.71, "datum": "WGS84", "r": 50, "first": 5}})
+        assert response.status_code == 200 and "errors" not in response.json(), response.text[:300]
 
 
 async def test_a_silent_database_host_is_given_up_on_after_the_connect_timeout():

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+import servers
 import sqldb
 from models.db import make_engine
 from models.geo import inside_county as geo_inside_county
@@ -310,3 +311,19 @@ async def test_reference_only_then_foreign_data_blocks_the_demo(new_database):
             await seed_demo(engine, mines=10, password=PASSWORD)
     finally:
         await engine.dispose()
+
+
+def test_seed_if_empty_seeds_an_empty_database_and_leaves_any_other_alone(new_database):
+    """`make run` (seed --demo --if-empty) on a database seeded with other options serves it as it is."""
+    database = new_database()
+    first = servers.cli(database, "seed", "--demo", "--mines", "200", "--if-empty")
+    assert first.returncode == 0, first.stderr
+    assert "loaded 200 mines" in first.stdout
+    counted = "SELECT COUNT(*), SUM(version), MAX(updated_at) FROM mine"
+    before = (_rows(database, counted), _rows(database, "SELECT key, value FROM dataset_info ORDER BY key"))
+    again = servers.cli(database, "seed", "--demo", "--if-empty")  # the default 6,000 mines: another dataset
+    assert again.returncode == 0, again.stderr
+    assert "already holds 200 mines" in again.stdout and "not seeded" in again.stdout, again.stdout
+    assert (_rows(database, counted), _rows(database, "SELECT key, value FROM dataset_info ORDER BY key")) == before
+    plain = servers.cli(database, "seed", "--demo")  # without the flag the mismatch stays an error
+    assert plain.returncode == 2 and "--mines 200" in plain.stderr, plain.stderr
