@@ -18,6 +18,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def connect_args(url: str, connect_timeout_s: float) -> dict:
+    """A database host that drops packets (rather than refusing) must not hold a request for
+    asyncpg's default 60 s: the connection attempt gives up sooner."""
+    return {"timeout": connect_timeout_s} if "asyncpg" in url else {}
+
+
 SYNCHRONOUS_MODES = ("FULL", "NORMAL")
 
 
@@ -53,10 +59,7 @@ def make_engine(
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms, synchronous))
         return engine
-    # A database host that drops packets (rather than refusing) must not hold a
-    # request for asyncpg's default 60 s: the connection attempt gives up sooner.
-    connect_args = {"timeout": connect_timeout_s} if "asyncpg" in url else {}
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args(url, connect_timeout_s), **kwargs)
 
 
 def make_engine_for(settings: Settings) -> AsyncEngine:

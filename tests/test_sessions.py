@@ -194,6 +194,35 @@ async def test_the_token_is_read_by_the_point_reader_and_revocation_is_seen_at_o
     fresh_env.tokens.pop("000000-008", None)
 
 
+async def test_the_point_reader_keeps_its_connections_under_concurrent_requests(fresh_env):
+    """Bursts of concurrent requests reuse the point reader's pooled connections: a pool that
+    opened extra connections past its size and closed them again would pay a PostgreSQL
+    connection set-up (a backend process) inside requests, which is what set the p99 under load."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    from models.point_reader import POOL_SIZE
+
+    token = await fresh_env.token("000000-008")
+    engine = fresh_env.app.state.point_reader.sync_engine
+
+    async def burst() -> None:
+        results = await asyncio.gather(*(_me(fresh_env, token) for _ in range(3 * POOL_SIZE)))
+        assert all(r.data and r.data["me"]["username"] == "000000-008" for r in results)
+
+    await burst()  # the pool fills up to its size
+    opened: list[object] = []
+    listener = lambda *_: opened.append(1)  # noqa: E731
+    event.listen(engine, "connect", listener)
+    try:
+        for _ in range(3):
+            await burst()
+    finally:
+        event.remove(engine, "connect", listener)
+    assert opened == [] and engine.pool.checkedin() <= POOL_SIZE
+
+
 async def test_a_failing_point_reader_falls_back_to_the_engine(fresh_env, tmp_path, monkeypatch):
     """Should the point reader fail (SQLite: shared memory busy; PostgreSQL: a connection
     that died while idle), the service's engine answers."""
