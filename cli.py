@@ -56,11 +56,11 @@ def serve(
     mode alone made a national drill-down take 2x as long in one mode or the other (with
     CPython's default thresholds, the collector's work per request depended on the heap).
     """
-    import uvicorn
+    import serving
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level)
-    uvicorn.run(
+    serving.run(
         "app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         workers=workers, log_level=settings.log_level.lower(),
         timeout_keep_alive=settings.keep_alive_s,

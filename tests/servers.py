@@ -68,14 +68,14 @@ def tail(path: Path, lines: int = 60) -> str:
 
 
 @contextmanager
-def serving(database: Database, log_path: Path, **extra: str) -> Iterator[SimpleNamespace]:
-    """`minegraph serve` on a free loopback port; yields `.base` (its URL) and `.log`."""
+def serving(database: Database, log_path: Path, *, workers: int = 1, **extra: str) -> Iterator[SimpleNamespace]:
+    """`minegraph serve --workers N` on a free loopback port; yields `.base` (its URL) and `.log`."""
     port = free_port()
     env = cli_env(database, HOST="127.0.0.1", PORT=str(port), **extra)
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "cli.py"), "serve"], cwd=REPO_ROOT, env=env, stdout=log,
+            [sys.executable, str(REPO_ROOT / "cli.py"), "serve", "--workers", str(workers)], cwd=REPO_ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,  # its own group: workers stop with it
         )
     try:
@@ -91,7 +91,7 @@ def serving(database: Database, log_path: Path, **extra: str) -> Iterator[Simple
             if time.monotonic() > deadline:
                 pytest.fail(f"`minegraph serve` did not answer on {base} in {START_TIMEOUT_S}s:\n{tail(log_path)}")
             time.sleep(0.25)
-        yield SimpleNamespace(base=base, log=log_path)
+        yield SimpleNamespace(base=base, log=log_path, pid=proc.pid)
     finally:
         _stop(proc)
 
