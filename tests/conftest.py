@@ -25,7 +25,9 @@ from queries import LOGIN
 from seed.demo import seed_demo
 from settings import Settings
 
-pytest_plugins = ["fake_wechat"]
+# Fixtures of helper modules: fake_wechat (session), fuzz_stage (`stage`, per fuzz module),
+# attack_kit (`attack_env`, `bucket_clock`, per module of the authentication-attack tests).
+pytest_plugins = ["fake_wechat", "fuzz_stage", "attack_kit"]
 
 DEMO_MINES = 2500
 PASSWORD = Settings().demo_password
@@ -47,6 +49,15 @@ class Result:
         return self.errors[0]["message"] if self.errors else ""
 
 
+async def post_graphql(client: httpx.AsyncClient, query: str, variables: dict | None = None, *,
+                       token: str | None = None, headers: dict | None = None) -> Result:
+    """One GraphQL request as clients send it (a JSON body, the token as a bearer), its answer as a Result."""
+    headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    body = response.json()
+    return Result(response.status_code, body.get("data"), body.get("errors"), response.headers.get("x-cache"))
+
+
 @dataclass
 class Env:
     settings: Settings
@@ -57,10 +68,7 @@ class Env:
     tokens: dict[str, str] = field(default_factory=dict)
 
     async def gql(self, query: str, variables: dict | None = None, token: str | None = None) -> Result:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-        body = response.json()
-        return Result(response.status_code, body.get("data"), body.get("errors"), response.headers.get("x-cache"))
+        return await post_graphql(self.client, query, variables, token=token)
 
     async def token(self, username: str, password: str = PASSWORD) -> str:
         """A session token for the account (one login per username and env)."""
@@ -85,6 +93,13 @@ async def build_env(stack: AsyncExitStack, directory, *, mines: int = DEMO_MINES
     db = database.connect()
     stack.callback(db.close)
     return Env(settings, app, client, db, database)
+
+
+def client_at(app, address: str, port: int = 40123) -> httpx.AsyncClient:
+    """An in-process client whose requests come from `address`: the ASGI scope's `client`, which
+    the per-address throttles, lockouts and audit records see. Nothing is sent anywhere."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, port)),
+                             base_url="http://minegraph.test")
 
 
 # --------------------------------------------------------------------------- the backend of this run

@@ -43,14 +43,15 @@ def cli_env(database: Database, **extra: str) -> dict[str, str]:
     return env
 
 
-def cli(database: Database, *args: str) -> subprocess.CompletedProcess:
-    """`minegraph ARGS` on the database, in a process of its own: its output and exit code."""
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, env=cli_env(database),
+def cli(database: Database, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    """`minegraph ARGS` on the database, in a process of its own: its output and exit code.
+    `cwd` a scratch folder: no .env of the developer's is read (settings the test relies on)."""
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, env=cli_env(database),
                           capture_output=True, text=True, timeout=SEED_TIMEOUT_S)
 
 
-def seed(database: Database, mines: int) -> None:
-    done = cli(database, "seed", "--demo", "--mines", str(mines))
+def seed(database: Database, mines: int, *, cwd: Path = REPO_ROOT) -> None:
+    done = cli(database, "seed", "--demo", "--mines", str(mines), cwd=cwd)
     assert done.returncode == 0, f"seed failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
