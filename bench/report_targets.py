@@ -48,16 +48,21 @@ def _seq(c: dict | None, kind: str) -> float | None:
 
 
 def _one_million(results: dict, results_dir: Path) -> tuple[dict | None, str]:
-    """The 1M figures: this run at 1M mines, else the newest `*-1000000.json` beside the report."""
+    """The 1M figures: this run at 1M mines, else the newest 1M run (`*-1000000[-label].json`)
+    beside the report, by when it started."""
     if results["meta"]["mines"] >= ONE_MILLION:
         return results, "this run"
-    runs = sorted(results_dir.glob(f"*-{ONE_MILLION}.json"))
-    if not runs:
+    found = []
+    for path in {*results_dir.glob(f"*-{ONE_MILLION}.json"), *results_dir.glob(f"*-{ONE_MILLION}-*.json")}:
+        try:
+            run = json.loads(path.read_text())
+            found.append((run["meta"].get("started", ""), path.name, run))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if not found:
         return None, ""
-    try:
-        return json.loads(runs[-1].read_text()), runs[-1].name
-    except (OSError, ValueError):
-        return None, ""
+    _started, name, run = max(found, key=lambda f: (f[0], f[1]))
+    return run, name
 
 
 def targets(results: dict, results_dir: Path = RESULTS) -> list[dict]:

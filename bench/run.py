@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -45,7 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="before each contender, wait while other processes keep the machine busy; at most this "
                         "many seconds over the whole run (default 0: never wait)")
     p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--label", default="", help="appended to the file names: <date>[-<mines>]-<label>.md")
     args = p.parse_args(argv)
+    if args.label and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args.label):
+        p.error(f"--label {args.label!r}: letters, digits, '.', '_' and '-' only (it becomes part of file names)")
     args.connections = [int(c) for c in args.connections.split(",") if c]
     args.only = {n for n in args.only.split(",") if n}
     args.workloads = {n for n in args.workloads.split(",") if n}
@@ -73,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "open_loop_rates": OPEN_LOOP_RATE, "sequential_n": SEQUENTIAL_N, "workers": args.workers,
         "argv": sys.argv[1:] if argv is None else argv,
     }
+    if args.label:
+        meta["label"] = args.label
 
     quiet = QuietWait(args.wait_quiet)
 

@@ -150,3 +150,48 @@ def test_rendering_leaves_the_results_unchanged(tmp_path):
     before = copy.deepcopy(results)
     report.markdown(results, report.targets(results, tmp_path), "chart.png")
     assert results == before
+
+
+def test_of_several_1m_runs_beside_it_the_newest_is_used_whatever_its_label(tmp_path):
+    older, newer = committed(ONE_MILLION), committed(ONE_MILLION)
+    newer["meta"]["started"] = "2026-12-01T09:00:00+00:00"
+    newer["contenders"]["minegraph-sqlite"]["drilldown_sequential"]["after_write"]["p50_ms"] = 64.1
+    # Names that sort the other way round: the label, not the time, would pick the older one.
+    (tmp_path / "2026-11-30-1000000-zz-older.json").write_text(json.dumps(older), encoding="utf-8")
+    (tmp_path / "2026-11-30-1000000-aa-newer.json").write_text(json.dumps(newer), encoding="utf-8")
+    (tmp_path / "2026-11-30-1000000-broken.json").write_text("{", encoding="utf-8")
+
+    t = row(report.targets(as_measured(HUNDRED_K), tmp_path), "1m_drilldown", "sqlite")
+    assert (t["status"], t["measured"]) == ("PASS", "64.1 ms (from 2026-11-30-1000000-aa-newer.json)")
+
+
+def test_a_labelled_run_is_written_under_its_label_and_re_renders_in_place(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(report, "chart", lambda results, path: path.write_bytes(b"\x89PNG\r\n\x1a\n"))
+    results = as_measured(ONE_MILLION)
+    results["meta"]["label"] = "fixed-pool"
+    paths = report.write(results, tmp_path)
+    assert [p.name for p in paths] == [f"2026-11-30-1000000-fixed-pool.{e}" for e in ("md", "json", "png")]
+    assert "![chart](2026-11-30-1000000-fixed-pool.png)" in paths[0].read_text(encoding="utf-8")
+
+    # `python -m bench.report FILE.json` renders next to FILE, under FILE's own name (renamed or not).
+    renamed = tmp_path / "kept" / "renamed.json"
+    renamed.parent.mkdir()
+    renamed.write_text((RESULTS / f"{ONE_MILLION}.json").read_text(encoding="utf-8"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bench.report", str(renamed)], cwd=RESULTS.parent.parent,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in renamed.parent.iterdir()) == ["renamed.json", "renamed.md", "renamed.png"]
+    assert (renamed.parent / "renamed.md").read_text(encoding="utf-8") == (
+        RESULTS / f"{ONE_MILLION}.md").read_text(encoding="utf-8").replace(f"{ONE_MILLION}.png", "renamed.png")
+
+
+def test_a_label_must_be_a_file_name_piece():
+    from bench.run import parse_args
+
+    assert parse_args(["--label", "fixed-pool.2"]).label == "fixed-pool.2"
+    for bad in ("../up", "a b", "-x", "a/b"):
+        with pytest.raises(SystemExit):
+            parse_args(["--label", bad])
