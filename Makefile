@@ -80,8 +80,10 @@ soak-property: $(READY)
 	@echo "== soak: property tests on SQLite (TEST_DATABASE=sqlite) =="
 	TEST_DATABASE=sqlite PROPERTY_CASES=$(SOAK_PROPERTY_CASES) FUZZ_CASES=$(SOAK_FUZZ_CASES) \
 		PROPERTY_REPORT=$(SOAK_OUT)/property-sqlite.json \
-		$(PY) -m pytest -m property tests/test_property_jurisdiction.py tests/test_property_fuzz.py $(PYTEST_ARGS)
+		$(PY) -m pytest -m property tests/test_property_jurisdiction.py tests/test_property_jurisdiction_any_query.py \
+			tests/test_property_fuzz.py $(PYTEST_ARGS)
 	@echo "== soak: property tests on PostgreSQL (TEST_DATABASE=postgresql) =="
 	TEST_DATABASE=postgresql PROPERTY_CASES=$(SOAK_PROPERTY_CASES) FUZZ_CASES=$(SOAK_FUZZ_CASES) \
 		PROPERTY_REPORT=$(SOAK_OUT)/property-postgresql.json \
-		$(PY) -m pytest -m property tests/test_property_jurisdiction.py tests/test_property_fuzz.py $(PYTEST_ARGS)
+		$(PY) -m pytest -m property tests/test_property_jurisdiction.py tests/test_property_jurisdiction_any_query.py \
+			tests/test_property_fuzz.py $(PYTEST_ARGS)

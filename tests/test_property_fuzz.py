@@ -23,7 +23,7 @@ Every answer must be:
 Settings (environment): FUZZ_CASES examples per mutation and per read shape (default 300;
 `make soak` raises it); FUZZ_SLOW_CASES for login and changePassword, which cost an argon2
 hash each (default FUZZ_CASES / 3); PROPERTY_REPORT, a JSON file to merge the figures into;
-PROPERTY_SHRINK as in test_property_jurisdiction. Logins, WeChat logins and password changes are
+PROPERTY_SHRINK as in jurisdiction_world. Logins, WeChat logins and password changes are
 sent from in-process client addresses of their own (they are throttled and locked per address).
 """
 
