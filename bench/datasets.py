@@ -123,7 +123,7 @@ def build_pg(ds: Dataset) -> float:
     if pristine not in existing:
         pg(f'CREATE DATABASE "{pristine}"')
     _seed(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pristine}", ds.mines, ds.seed)
-    pg(f'VACUUM ANALYZE', db=pristine)
+    pg('VACUUM ANALYZE', db=pristine)
     pg([f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)', f'CREATE DATABASE "{run}" TEMPLATE "{pristine}"'])
     pg("ANALYZE", db=run)
     ds.pg_db = run

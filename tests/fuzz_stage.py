@@ -14,11 +14,9 @@ figures so far (of all the fuzz modules run) into PROPERTY_REPORT.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,12 +25,11 @@ from hypothesis import HealthCheck, settings
 import sqldb
 from conftest import client_at
 from fuzz_requests import FAILURES, FIGURES, graphql_body, send
-from property_settings import property_profile
+from property_settings import merge_report, property_profile
 from queries import LOGIN
 
 CASES = int(os.environ.get("FUZZ_CASES") or 300)
 SLOW_CASES = int(os.environ.get("FUZZ_SLOW_CASES") or max(30, CASES // 3))
-REPORT = os.environ.get("PROPERTY_REPORT")
 
 FUZZ = property_profile("minegraph-fuzz", CASES, HealthCheck.large_base_example)
 SLOW = settings(FUZZ, max_examples=SLOW_CASES)
@@ -120,12 +117,8 @@ async def stage(fresh_env):
 
 def write_report() -> None:
     """Merge the figures of the run so far (all fuzz modules: FIGURES is the process's) into PROPERTY_REPORT."""
-    if REPORT:
-        target = Path(REPORT)
-        current = json.loads(target.read_text()) if target.exists() and target.stat().st_size else {}
-        current.setdefault(sqldb.BACKEND, {})["fuzz"] = {
-            "backend": sqldb.BACKEND, "cases_configured": CASES, "slow_cases_configured": SLOW_CASES,
-            "5xx": 0, "INTERNAL": 0, "uncoded errors": 0, "half-written": 0, "accepted invalid": 0,
-            **dict(sorted(FIGURES.items())), "failures": FAILURES[:20],
-        }
-        target.write_text(json.dumps(current, indent=2, ensure_ascii=False, default=str) + "\n")
+    merge_report(sqldb.BACKEND, "fuzz", {
+        "backend": sqldb.BACKEND, "cases_configured": CASES, "slow_cases_configured": SLOW_CASES,
+        "5xx": 0, "INTERNAL": 0, "uncoded errors": 0, "half-written": 0, "accepted invalid": 0,
+        **dict(sorted(FIGURES.items())), "failures": FAILURES[:20],
+    })

@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 from hypothesis import settings
 
 import sqldb
-from property_settings import property_profile
+from property_settings import merge_report, property_profile
 from queries import LOGIN
 from reference_props import NATION, World, load_world, region_visible
 
@@ -40,7 +38,6 @@ CASES = int(os.environ.get("PROPERTY_CASES") or 2000)
 GENERIC_CASES = int(os.environ.get("PROPERTY_GENERIC_CASES") or max(50, CASES // 4))
 POOL_SEED = int(os.environ.get("PROPERTY_SEED") or 20220430)
 POOL_SCALE = max(1, CASES // 2000)
-REPORT = os.environ.get("PROPERTY_REPORT")
 
 PROPERTY = property_profile("minegraph-property", CASES)
 GENERIC = settings(PROPERTY, max_examples=GENERIC_CASES)
@@ -193,16 +190,8 @@ async def caller_token(env, s: Setup, username: str) -> str:
 
 
 def _write_report() -> None:
-    if REPORT:
-        _merge_report(REPORT, "jurisdiction", {
-            "backend": sqldb.BACKEND, "cases_configured": CASES, "generic_cases_configured": GENERIC_CASES,
-            "pool_seed": POOL_SEED, "leaks": 0, "miscounts": 0, "wrong": 0, "server exceptions": 0,
-            **dict(sorted(FIGURES.items())), "failures": FAILURES[:20],
-        })
-
-
-def _merge_report(path: str, section: str, figures: dict) -> None:
-    target = Path(path)
-    current = json.loads(target.read_text()) if target.exists() and target.stat().st_size else {}
-    current.setdefault(sqldb.BACKEND, {})[section] = figures
-    target.write_text(json.dumps(current, indent=2, ensure_ascii=False, default=str) + "\n")
+    merge_report(sqldb.BACKEND, "jurisdiction", {
+        "backend": sqldb.BACKEND, "cases_configured": CASES, "generic_cases_configured": GENERIC_CASES,
+        "pool_seed": POOL_SEED, "leaks": 0, "miscounts": 0, "wrong": 0, "server exceptions": 0,
+        **dict(sorted(FIGURES.items())), "failures": FAILURES[:20],
+    })

@@ -1,8 +1,10 @@
-"""Hypothesis settings shared by the property tests (tests/test_property_*.py)."""
+"""Hypothesis settings and the figures report shared by the property tests (tests/test_property_*.py)."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -25,3 +27,18 @@ def property_profile(name: str, cases: int, *extra_health_checks: HealthCheck) -
                                *extra_health_checks],
     )
     return settings.get_profile(name)
+
+
+# PROPERTY_REPORT=path.json: each family of property tests writes its figures there, one
+# section per backend and family (`make soak` keeps them beside its other figures).
+REPORT = os.environ.get("PROPERTY_REPORT")
+
+
+def merge_report(backend: str, section: str, figures: dict) -> None:
+    """Put `figures` under [backend][section] of PROPERTY_REPORT, keeping the other sections."""
+    if not REPORT:
+        return
+    target = Path(REPORT)
+    current = json.loads(target.read_text()) if target.exists() and target.stat().st_size else {}
+    current.setdefault(backend, {})[section] = figures
+    target.write_text(json.dumps(current, indent=2, ensure_ascii=False, default=str) + "\n")

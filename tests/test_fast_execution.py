@@ -11,7 +11,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from app import create_app
 from schema.fast_execution import FastExecutionContext
 from settings import Settings
-from tests.queries import COMPLETENESS, DASHBOARD, DRILL_DOWN, MINE_DETAIL, MINERAL_STATS, MINES, ME, OPTIONS
+from tests.queries import COMPLETENESS, DASHBOARD, DRILL_DOWN, MINERAL_STATS, MINES, ME, OPTIONS
 
 # Aliases, the same field twice, __typename, directives, fragments (named and inline),
 # a plain field asked after a resolved one, and a nested error.

@@ -115,7 +115,6 @@ async def test_production_hides_graphiql_introspection_and_suggestions(productio
     dev_page = await client.get("/graphql", headers={"accept": "text/html"})
     assert "graphiql" in dev_page.text.lower()
     introspection = "query IntrospectionProbe { __schema { types { name } } }"
-    from graphql_view import MinegraphGraphQL  # noqa: F401  (the production view refuses text anyway)
 
     prod_schema = production._transport.app.router.routes[0].endpoint.schema
     result = await prod_schema.execute(introspection)
