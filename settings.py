@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     # How long to wait for a new PostgreSQL connection before answering "unavailable".
     database_connect_timeout_s: float = Field(5.0, gt=0)
+    # PostgreSQL connections per process for queries and writes: a pool this big, plus this many
+    # more in a burst (closed again after it). The bearer-token reads have 8 of their own.
+    database_pool_size: int = Field(5, ge=1)
+    database_pool_overflow: int = Field(10, ge=0)
     # GraphQL abuse limits (see docs/security.md).
     max_query_depth: int = 12
     max_query_tokens: int = 3000

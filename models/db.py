@@ -63,11 +63,14 @@ def make_engine(
 
 
 def make_engine_for(settings: Settings) -> AsyncEngine:
-    """The configured database with the configured durability and timeouts: what the service
-    and every command writing to its database use, so a CLI write waits and syncs alike."""
+    """The configured database with the configured durability, timeouts and (PostgreSQL) pool:
+    what the service and every command writing to its database use, so a CLI write waits and
+    syncs alike."""
+    pool = {} if is_sqlite(settings.database_url) else {
+        "pool_size": settings.database_pool_size, "max_overflow": settings.database_pool_overflow}
     return make_engine(
         settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        synchronous=settings.sqlite_synchronous, connect_timeout_s=settings.database_connect_timeout_s,
+        synchronous=settings.sqlite_synchronous, connect_timeout_s=settings.database_connect_timeout_s, **pool,
     )
 
 

@@ -130,3 +130,15 @@ def test_named_password_and_mineral_codes_are_real():
     named = re.findall(r'mineralCodes: \[([^]]*)\]', text)
     codes = {code for group in named for code in re.findall(r'"(\w+)"', group)}
     assert codes and codes <= minerals, codes - minerals
+
+
+def test_every_setting_is_documented():
+    """Each variable settings.py reads is named in README's settings table or docs/security.md
+    (the login and audit settings), so an operator can find what it does."""
+    from settings import Settings
+
+    documented = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "security.md").read_text(
+        encoding="utf-8")
+    names = [(field.alias or name).upper() for name, field in Settings.model_fields.items()]
+    assert len(names) > 30  # the discovery is not vacuous
+    assert [n for n in names if not re.search(rf"`{n}`", documented)] == []
