@@ -166,6 +166,7 @@ def test_of_several_1m_runs_beside_it_the_newest_is_used_whatever_its_label(tmp_
 
 
 def test_a_labelled_run_is_written_under_its_label_and_re_renders_in_place(tmp_path, monkeypatch):
+    import importlib.util
     import subprocess
     import sys
 
@@ -183,9 +184,13 @@ def test_a_labelled_run_is_written_under_its_label_and_re_renders_in_place(tmp_p
     done = subprocess.run([sys.executable, "-m", "bench.report", str(renamed)], cwd=RESULTS.parent.parent,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in renamed.parent.iterdir()) == ["renamed.json", "renamed.md", "renamed.png"]
+    # The chart needs matplotlib (bench/requirements.txt, installed by `make bench`, not `make test`).
+    drawn = importlib.util.find_spec("matplotlib") is not None
+    assert sorted(p.name for p in renamed.parent.iterdir()) == ["renamed.json", "renamed.md"] + (
+        ["renamed.png"] if drawn else [])
     assert (renamed.parent / "renamed.md").read_text(encoding="utf-8") == (
-        RESULTS / f"{ONE_MILLION}.md").read_text(encoding="utf-8").replace(f"{ONE_MILLION}.png", "renamed.png")
+        RESULTS / f"{ONE_MILLION}.md").read_text(encoding="utf-8").replace(
+        f"{ONE_MILLION}.png", "renamed.png" if drawn else "(chart failed)")
 
 
 def test_a_label_must_be_a_file_name_piece():
