@@ -60,11 +60,11 @@ soak-faults: $(READY)
 	@mkdir -p $(SOAK_OUT)
 	@echo "== soak: faults and load on SQLite (TEST_DATABASE=sqlite) =="
 	TEST_DATABASE=sqlite FAULT_REPORT=$(SOAK_OUT)/faults-sqlite.json SOAK_REPORT=$(SOAK_OUT)/soak-sqlite.json \
-		$(PY) -m pytest -m soak tests/test_faults.py tests/test_soak.py $(PYTEST_ARGS)
+		$(PY) -m pytest -m soak tests/test_fault_kill9.py tests/test_soak.py $(PYTEST_ARGS)
 	@echo "== soak: faults and load on PostgreSQL (TEST_DATABASE=postgresql) =="
 	TEST_DATABASE=postgresql FAULT_REPORT=$(SOAK_OUT)/faults-postgresql.json \
 		SOAK_REPORT=$(SOAK_OUT)/soak-postgresql.json \
-		$(PY) -m pytest -m soak tests/test_faults.py tests/test_soak.py $(PYTEST_ARGS)
+		$(PY) -m pytest -m soak tests/test_fault_kill9.py tests/test_soak.py $(PYTEST_ARGS)
 
 # The property tests at length (tests/test_property_*.py, marker `property`): SOAK_PROPERTY_CASES
 # (20,000) Hypothesis examples of every read path against the independent recount, a quarter as

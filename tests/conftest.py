@@ -137,6 +137,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def soak_selected(request):
+    """Soak tests run only when asked for with -m (e.g. `make soak`), never in a plain `pytest`."""
+    expression = request.config.getoption("markexpr") or ""
+    if "soak" not in expression or "not soak" in expression:
+        pytest.skip("a soak test: run by `make soak` (pytest -m soak)")
+
+
+@pytest.fixture
 def new_database(tmp_path):
     """A factory of fresh databases for one test: `new_database("a")` → sqldb.Database."""
     with contextlib.ExitStack() as stack:

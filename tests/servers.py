@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import httpx
 import pytest
@@ -68,30 +68,45 @@ def tail(path: Path, lines: int = 60) -> str:
         return "(no log)"
 
 
+def serve_process(database: Database, log: IO[bytes], port: int, *, workers: int = 1,
+                  **extra: str) -> subprocess.Popen:
+    """`minegraph serve --workers N` on 127.0.0.1:`port`, writing to `log`, in a process group of
+    its own (its workers stop, or are killed, with it)."""
+    env = cli_env(database, HOST="127.0.0.1", PORT=str(port), **extra)
+    return subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "cli.py"), "serve", "--workers", str(workers)], cwd=REPO_ROOT, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def wait_until_healthy(proc: subprocess.Popen, base: str, log_path: Path, *, poll_s: float = 0.25) -> str | None:
+    """None once `base`/healthz answers 200; why not if the process exits first or START_TIMEOUT_S pass.
+    The caller fails its own way (pytest.fail, or an AssertionError after killing what it started)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            return f"`minegraph serve` exited with {proc.returncode}:\n{tail(log_path)}"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2, trust_env=False).status_code == 200:
+                return None
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            return f"`minegraph serve` did not answer on {base} in {START_TIMEOUT_S}s:\n{tail(log_path)}"
+        time.sleep(poll_s)
+
+
 @contextmanager
 def serving(database: Database, log_path: Path, *, workers: int = 1, **extra: str) -> Iterator[SimpleNamespace]:
     """`minegraph serve --workers N` on a free loopback port; yields `.base` (its URL) and `.log`."""
     port = free_port()
-    env = cli_env(database, HOST="127.0.0.1", PORT=str(port), **extra)
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "cli.py"), "serve", "--workers", str(workers)], cwd=REPO_ROOT, env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,  # its own group: workers stop with it
-        )
+        proc = serve_process(database, log, port, workers=workers, **extra)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"`minegraph serve` exited with {proc.returncode}:\n{tail(log_path)}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"`minegraph serve` did not answer on {base} in {START_TIMEOUT_S}s:\n{tail(log_path)}")
-            time.sleep(0.25)
+        problem = wait_until_healthy(proc, base, log_path)
+        if problem is not None:
+            pytest.fail(problem)
         yield SimpleNamespace(base=base, log=log_path, pid=proc.pid)
     finally:
         _stop(proc)

@@ -28,32 +28,15 @@ import httpx
 
 import servers
 import sqldb
-from conftest import PASSWORD
-from faultkit import Baseline, Server, WriteLog, report, verify
-from queries import LOGIN
+from fault_report import report
+from fault_server import Server
+from fault_targets import login, target_tokens, write_targets, writer_plan
+from fault_verify import Baseline, verify
+from fault_writes import WriteLog
 
 MINES = 300
-WRITERS_PER_FIELD = 2
 COUNTED = ("mine", "region", "mineral_type", "account")
 MINE_VERSION = "query Mine($id: ID!) { mine(id: $id) { id version } }"
-
-
-def _login(base: str, username: str) -> str:
-    response = httpx.post(f"{base}/graphql", json={"query": LOGIN, "variables": {"u": username, "p": PASSWORD}},
-                          timeout=60, trust_env=False)
-    return response.json()["data"]["login"]["token"]
-
-
-def _targets(database: sqldb.Database, count: int = 3) -> list[tuple[int, str, str]]:
-    picked, counties = [], set()
-    for mine_id, code, county in database.rows(
-            "SELECT id, code, county_code FROM mine WHERE city_code IS NOT NULL ORDER BY id"):
-        if county not in counties:
-            counties.add(county)
-            picked.append((mine_id, code, f"{county}-001"))
-        if len(picked) == count:
-            break
-    return picked
 
 
 async def _writes_with_backups(server: Server, database: sqldb.Database, targets, tokens, log: WriteLog,
@@ -71,11 +54,7 @@ async def _writes_with_backups(server: Server, database: sqldb.Database, targets
                 if len(log.acked) >= 10:
                     flowing.set()
 
-        tasks = [
-            asyncio.create_task(writer(mine_id, kind, tokens[owner if kind == "location" else clerk]))
-            for mine_id, owner, clerk in targets for kind in ("location", "guarantor")
-            for _ in range(WRITERS_PER_FIELD)
-        ]
+        tasks = [asyncio.create_task(writer(*plan)) for plan in writer_plan(targets, tokens)]
         try:
             await asyncio.wait_for(flowing.wait(), 120)
             for path in paths:
@@ -128,12 +107,11 @@ def test_backup_while_writing_is_consistent_and_restores(tmp_path):
         servers.seed(database, MINES)
         baseline = Baseline.take(database)
         counts = _counts(database)
-        targets = _targets(database)
+        targets = write_targets(database)
         log = WriteLog(tag=f"b{secrets.token_hex(3)}")
         server = Server(database, tmp_path / "live.log").start()
         try:
-            tokens = {name: _login(server.base, name)
-                      for name in {t[1] for t in targets} | {t[2] for t in targets}}
+            tokens = target_tokens(server.base, targets)
             paths = [tmp_path / "first.backup", tmp_path / "second.backup"]
             taken = asyncio.run(_writes_with_backups(server, database, targets, tokens, log, paths))
         finally:
@@ -171,7 +149,7 @@ def test_backup_while_writing_is_consistent_and_restores(tmp_path):
         restored = restored_dbs[-1]
         copy_server = Server(restored, tmp_path / "restored.log").start()
         try:
-            token = _login(copy_server.base, "000000-001")
+            token = login(copy_server.base, "000000-001")
             for mine_id, _owner, _clerk in targets:
                 response = httpx.post(f"{copy_server.base}/graphql", timeout=60, trust_env=False,
                                       json={"query": MINE_VERSION, "variables": {"id": str(mine_id)}},

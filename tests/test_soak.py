@@ -13,7 +13,7 @@ send for SOAK_SECONDS (default 600):
   there is the expected answer to a race and changes nothing).
 
 It asserts zero 5xx, zero errors other than those CONFLICTs, zero failed connections, zero lost or
-half-applied writes (`faultkit.verify`: every acknowledged write's audit record, value and
+half-applied writes (`fault_verify.verify`: every acknowledged write's audit record, value and
 version), and memory flat: the server's resident memory (all its processes, from /proc, every
 SOAK_SAMPLE_S = 10 s) averaged over the last quarter of the run is within SOAK_MEMORY_TOLERANCE
 (15 %) of the second quarter's (the first quarter is warm-up). A JSON summary goes to SOAK_REPORT
@@ -38,7 +38,9 @@ import pytest
 import servers
 import sqldb
 from conftest import PASSWORD, busiest
-from faultkit import Baseline, Server, WriteLog, verify
+from fault_server import Server
+from fault_verify import Baseline, verify
+from fault_writes import WriteLog
 from queries import DASHBOARD, DRILL_DOWN, LOGIN, MINE_DETAIL, MINES
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
@@ -53,13 +55,6 @@ FILTERS = [None, {"scales": ["LARGE", "MEDIUM"]}, {"over30Workers": True}, {"dep
            {"mineralCodes": ["10"]}]
 
 pytestmark = pytest.mark.soak
-
-
-@pytest.fixture
-def soak_selected(request):
-    expression = request.config.getoption("markexpr") or ""
-    if "soak" not in expression or "not soak" in expression:
-        pytest.skip("a soak test: run by `make soak` (pytest -m soak)")
 
 
 class Tally:
