@@ -39,13 +39,13 @@ class TcpConfig(uvicorn.Config):
 def run(target: str, **options) -> None:
     """`uvicorn.run(target, **options)` with TcpConfig (no reload: that is a development tool)."""
     config = TcpConfig(target, **options)
-    server = uvicorn.Server(config)
     if config.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        server.run()
-        if not server.started:
-            sys.exit(STARTUP_FAILURE)
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from jurisdiction_world import TIERS, Setup
-from reference_props import GUARANTOR_LEVELS, PAGE_LIMIT
+from reference_props import GUARANTOR_LEVELS, PAGE_LIMIT, Who
 
 BOGUS_REGIONS = ["999999", "", "abc", "11010", "1101011", "11010x", " 110101", "110101 ", "000000-001", "１１００００"]
 BOGUS_MINERALS = ["99", "", "1001x", "10 ", "999999", "金"]
@@ -30,6 +30,12 @@ def callers(s: Setup) -> st.SearchStrategy:
     """A tier first (each equally likely), then one of the pool's accounts of that tier."""
     by_tier = {t: [u for u in s.pool if s.world.accounts[u]["tier"] == t] for t in TIERS}
     return st.sampled_from(TIERS).flatmap(lambda tier: st.sampled_from(by_tier[tier]))
+
+
+def draw_caller(data: st.DataObject, s: Setup) -> tuple[str, Who, str]:
+    """A caller from the pool: its username, who it is, and its session token."""
+    username = data.draw(callers(s), label="caller")
+    return username, s.world.who(username), s.tokens[username]
 
 
 @cached

@@ -185,10 +185,6 @@ async def login(env, username: str, n: int) -> str:
     raise AssertionError(f"login {username}: still RATE_LIMITED after 10 tries")
 
 
-async def caller_token(env, s: Setup, username: str) -> str:
-    return s.tokens[username]
-
-
 def _write_report() -> None:
     merge_report(sqldb.BACKEND, "jurisdiction", {
         "backend": sqldb.BACKEND, "cases_configured": CASES, "generic_cases_configured": GENERIC_CASES,

@@ -39,9 +39,9 @@ from jurisdiction_documents import Doc
 from jurisdiction_mine_roots import Mine, Mines, MinesNear
 from jurisdiction_roots import Dashboard, Me, MineralTypes, Region, RegionLevelSelection, Root, Suggestions
 from jurisdiction_strategies import (
-    BOGUS_MINE_IDS, BOGUS_MINERALS, callers, mine_filters, page_sizes, region_code_values,
+    BOGUS_MINE_IDS, BOGUS_MINERALS, draw_caller, mine_filters, page_sizes, region_code_values,
 )
-from jurisdiction_world import FIGURES, PROPERTY, Setup, caller_token, module_setup
+from jurisdiction_world import FIGURES, PROPERTY, Setup, module_setup
 from reference_props import CONTRACT_CODES, GUARANTOR_LEVELS, NEAR_RESULTS, Who
 
 pytestmark = pytest.mark.property
@@ -120,9 +120,7 @@ def draw_root(data, s: Setup, username: str, who: Who) -> Root:
 @given(data=st.data())
 async def test_every_answer_equals_the_reference(setup, data):
     s, env = setup, setup.env
-    username = data.draw(callers(s), label="caller")
-    who = s.world.who(username)
-    token = await caller_token(env, s, username)
+    username, who, token = draw_caller(data, s)
     roots = [draw_root(data, s, username, who) for _ in range(data.draw(st.integers(1, 3), label="roots"))]
     doc = Doc(literals=data.draw(st.booleans(), label="literal arguments"))
     aliases = [f"r{i}" for i in range(len(roots))]

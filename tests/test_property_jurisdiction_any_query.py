@@ -19,8 +19,8 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from jurisdiction_checks import Case, record_failure, send
-from jurisdiction_strategies import callers
-from jurisdiction_world import FIGURES, GENERIC, caller_token, module_setup
+from jurisdiction_strategies import draw_caller
+from jurisdiction_world import FIGURES, GENERIC, module_setup
 from reference_props import CONTRACT_CODES, Tally
 
 pytestmark = pytest.mark.property
@@ -116,9 +116,7 @@ def _generic_queries():
 @given(data=st.data())
 async def test_any_valid_query_stays_inside_the_jurisdiction(setup, data):
     s, env = setup, setup.env
-    username = data.draw(callers(s), label="caller")
-    who = s.world.who(username)
-    token = await caller_token(env, s, username)
+    username, who, token = draw_caller(data, s)
     query = data.draw(_generic_queries(), label="query")
     note(f"caller {username} ({who.tier} {who.region_code} mine {who.mine_id})")
     result = await send(env.gql, query, None, token, username)
