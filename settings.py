@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 3000
     max_query_aliases: int = 30
+    max_query_fields: int = 5_000  # fields of a document once its fragments are written out
     max_query_cost: int = 50_000  # objects a query may return, estimated before it runs
     max_body_bytes: int = 100_000
     request_timeout_s: float = 15.0

@@ -5,17 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.caching import DocumentCache, ResponseCache, ValidationByText
 from schema.cost import CostLimit
+from schema.document_limits import document_limits
 from schema.errors import ErrorCodes
 from schema.fast_execution import FastExecutionContext
 from schema.mutation import Mutation
@@ -34,13 +29,9 @@ class MinegraphSchema(strawberry.Schema):
 def build_schema(settings: Settings) -> MinegraphSchema:
     """The schema with the abuse limits of these settings; production also hides
     introspection and field suggestions."""
-    # Factories: Strawberry makes fresh extension instances for every request.
-    # The depth and alias limiters make a new rule class per instance; built once here,
-    # the same classes serve every request, so ValidationByText can find its results again.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
-    ]
+    # Factories: Strawberry makes fresh extension instances for every request. The limits'
+    # rule class is built once here, so that ValidationByText can find its results again.
+    limits = [document_limits(settings.max_query_depth, settings.max_query_aliases, settings.max_query_fields)]
     extensions: list[Callable] = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),

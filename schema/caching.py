@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -37,27 +38,44 @@ VALIDATED_MAX = 512
 
 
 class ValidationByText(SchemaExtension):
-    """Validate each distinct (schema, document text, rules) once.
+    """Validate each distinct (schema, document text, rules) once, off the event loop.
 
     Strawberry's own ValidationCache keys on the parsed document, whose hash walks
     the whole tree on every request; the text's hash is computed once. The rules
     must be the same classes on every request (see build_schema), or nothing is
     ever found again. A document without text (none here) is validated as usual.
+
+    A document seen for the first time is validated in a thread of its own pool: every
+    rule is linear in the document (schema/document_limits.py), but a large document still
+    costs milliseconds that other requests must not wait for, and a bug that made a rule
+    slow again would stall one request, not the process.
     """
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         execution = self.execution_context
         schema = execution.schema._schema  # schemas differ in rules and in error messages
         key = (schema, execution.query, execution.validation_rules) if execution.query else None
         errors = _VALIDATED.get(key) if key is not None else None
         if errors is None:
-            errors = validate_document(schema, execution.graphql_document, execution.validation_rules)
+            errors = await _validate_off_loop(execution)
             if key is not None:
                 _VALIDATED[key] = errors
                 if len(_VALIDATED) > VALIDATED_MAX:
                     _VALIDATED.popitem(last=False)
         execution.pre_execution_errors = errors
         yield
+
+
+# Two threads: enough to keep validating while one document is slow, few enough that
+# validation never takes the cores from the event loop.
+_VALIDATORS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="validate")
+
+
+async def _validate_off_loop(execution) -> list[GraphQLError]:
+    """graphql-core's rules and ours in a validation thread. A query's time limit (graphql_view)
+    covers this wait too; a write is validated whatever it takes, like its execution."""
+    schema, document, rules = execution.schema._schema, execution.graphql_document, execution.validation_rules
+    return await asyncio.get_running_loop().run_in_executor(_VALIDATORS, validate_document, schema, document, rules)
 
 
 class DocumentCache(SchemaExtension):
