@@ -32,17 +32,22 @@ class _Walk:
         self.info = info._raw_info  # graphql-core's: the field's AST, fragments, variables
         self.region_type = self.info.schema.get_type("Region")
         self.found: list[tuple[str, Any]] = []
+        # Fragments already walked, and whether below the region: walking one again adds nothing
+        # (`found` is a set in effect, and `deeper` ends up OR-ed at the top), and a document that
+        # spreads a fragment many times over would otherwise be walked as if written out.
+        self.walked: set[tuple[str, bool]] = set()
 
-    def fields(self, selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
+    def fields(self, selection_set: SelectionSetNode | None, nested: bool) -> Iterator[FieldNode]:
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
                 yield selection
             elif isinstance(selection, InlineFragmentNode):
-                yield from self.fields(selection.selection_set)
+                yield from self.fields(selection.selection_set, nested)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = self.info.fragments.get(selection.name.value)
-                if fragment is not None:
-                    yield from self.fields(fragment.selection_set)
+                if fragment is not None and (selection.name.value, nested) not in self.walked:
+                    self.walked.add((selection.name.value, nested))
+                    yield from self.fields(fragment.selection_set, nested)
 
     def filter_argument(self, field: FieldNode) -> Any:
         definition = self.region_type.fields[field.name.value].args["filter"]
@@ -63,7 +68,7 @@ class _Walk:
         """Collect (measure, filter) of every statistic under a region; True when some
         are asked below the region itself (a drill-down)."""
         deeper = False
-        for field in self.fields(selection_set):
+        for field in self.fields(selection_set, nested):
             name = field.name.value
             if name in _MEASURES:
                 try:
