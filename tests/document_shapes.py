@@ -68,7 +68,7 @@ _REGION_LEAVES = ["code", "name", "level", "__typename", "c: code", "n: name"]
 
 
 @st.composite
-def region_documents(draw, max_fragments: int = 8) -> str:
+def region_documents(draw, max_fragments: int = 12) -> str:
     """An operation on `region` and fragments on Region that spread later fragments (sometimes
     earlier ones or unknown ones too: cycles and unknown names must cost nothing extra), at
     several nesting levels, several times over."""
@@ -76,9 +76,9 @@ def region_documents(draw, max_fragments: int = 8) -> str:
 
     def selection_set(index: int, budget: int) -> str:
         items = []
-        for _ in range(draw(st.integers(1, 4))):
-            kind = draw(st.sampled_from(["leaf", "leaf", "spread", "spread", "children", "parent", "inline",
-                                         "stats", "odd"]))
+        for _ in range(draw(st.integers(1, 5))):
+            kind = draw(st.sampled_from(["leaf", "leaf", "spread", "spread", "spread", "children", "parent",
+                                         "inline", "stats", "odd"]))
             later = list(range(index + 1, count))
             if kind == "spread" and later:
                 items.append(f"...F{draw(st.sampled_from(later))}")
