@@ -159,6 +159,11 @@ class MinegraphGraphQL(GraphQL):
         if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             raise self._too_large()
 
+    def should_render_graphql_ide(self, request) -> bool:
+        # Only for browsers (Accept: text/html); Strawberry's */* sent curl and fetch() an HTML page.
+        return request.method == "GET" and request.query_params.get("query") is None and (
+            "text/html" in request.headers.get("accept", ""))
+
     @staticmethod
     def _wants_graphiql(scope, headers: Headers) -> bool:
         # A browser asking for the page (Strawberry renders it, or answers 404 in production).
