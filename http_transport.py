@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import BREAK, GraphQLError, OperationDefinitionNode, OperationType, Visitor, parse, visit
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
@@ -136,6 +136,19 @@ def envelope(data: object) -> Envelope:
 # --------------------------------------------------------------------------- choosing the operation
 
 
+EMPTY_SELECTION = 'Syntax Error: Expected Name, found "}".'
+
+
+class _EmptySelection(Visitor):
+    found = False
+
+    def enter_selection_set(self, node, *_args):
+        if not node.selections:
+            self.found = True
+            return BREAK
+        return None
+
+
 @lru_cache(maxsize=512)
 def _operations(query: str, max_tokens: int) -> tuple[tuple[str | None, OperationType], ...] | None:
     """(name, type) of each operation in the document; None when it does not parse (the schema
@@ -144,6 +157,12 @@ def _operations(query: str, max_tokens: int) -> tuple[tuple[str | None, Operatio
         document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
+    # The spec's grammar wants a selection in every `{ }`; graphql-core 3.3 parses `{}`, on which
+    # Strawberry's depth limiter then raised (an INTERNAL 500-class answer): refused as a syntax error.
+    empty = _EmptySelection()
+    visit(document, empty)
+    if empty.found:
+        raise RequestError(EMPTY_SELECTION, json_status=200, code="GRAPHQL_PARSE_FAILED")
     return tuple((d.name.value if d.name else None, d.operation)
                  for d in document.definitions if isinstance(d, OperationDefinitionNode))
 

@@ -99,6 +99,8 @@ async def test_an_accept_the_server_cannot_satisfy_is_406(client, accept):
 
 PRE_EXECUTION = [
     ({"query": "{ dashboard { "}, "GRAPHQL_PARSE_FAILED"),
+    ({"query": "{}"}, "GRAPHQL_PARSE_FAILED"),  # graphql-core parses it; the depth limiter then raised (INTERNAL)
+    ({"query": "query Q { me { } }"}, "GRAPHQL_PARSE_FAILED"),
     ({"query": "{ dashboard { nope } }"}, "GRAPHQL_VALIDATION_FAILED"),
     ({"query": "query($id: ID!) { mine(id: $id) { id } }", "variables": {"id": None}}, "BAD_USER_INPUT"),
     ({"query": "query($id: ID!) { mine(id: $id) { id } }", "variables": {"id": [1, 2]}}, "BAD_USER_INPUT"),
