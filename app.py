@@ -13,12 +13,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount, Route
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from auth.backend import BearerTokenBackend
 from auth.retention import daily_purge
 from graphql_view import MinegraphGraphQL
+from http_transport import TargetLimit
 from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine_for
 from models.geo import warm_up
 from models.point_reader import make_point_reader
@@ -87,8 +88,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "unavailable", "message": UNAVAILABLE_MESSAGE}, status_code=503,
                             headers={"Retry-After": "30"})
 
+    async def home(request: Request) -> RedirectResponse:
+        """The address uvicorn prints: the API (and GraphiQL) live at /graphql. Temporary (307),
+        so that no browser remembers it; the query string goes along."""
+        query = request.url.query
+        return RedirectResponse("/graphql" + (f"?{query}" if query else ""), status_code=307)
+
     routes = [
-        Route("/graphql", MinegraphGraphQL(settings), methods=["GET", "POST"]),
+        # Every method reaches the view, which answers the ones it does not serve with a coded
+        # 405 (Starlette's own would be plain text).
+        Route("/graphql", MinegraphGraphQL(settings)),
+        Route("/", home, methods=["GET", "HEAD"]),
         Route("/healthz", health),
         Route("/readyz", ready),
     ]
@@ -96,5 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/graphiql-assets", StaticFiles(directory=Path(GRAPHIQL_DIR))))
     # RequestIds first (outermost): the id exists before the token is checked, and whatever
     # escapes below it (the database down during the token check: 503) is answered as JSON.
-    middleware = [Middleware(RequestIds), Middleware(AuthenticationMiddleware, backend=BearerTokenBackend())]
+    # TargetLimit next: a request line past the limit is refused before anything reads the token.
+    middleware = [Middleware(RequestIds), Middleware(TargetLimit, limit=settings.max_body_bytes),
+                  Middleware(AuthenticationMiddleware, backend=BearerTokenBackend())]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

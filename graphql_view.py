@@ -2,7 +2,8 @@
 
 Everything refused here is answered as JSON with `errors[].extensions.code`,
 never as a bare text page and never as a 500; what escapes unexpectedly is
-answered as INTERNAL by request_ids.RequestIds.
+answered as INTERNAL by request_ids.RequestIds. The transport's rules (Accept,
+status codes, the request envelope, choosing the operation) are http_transport.py's.
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from cross_web import HTTPException
+from graphql import OperationType
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
-from cross_web import HTTPException
 from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from auth.users import CurrentUser
+from http_transport import (
+    CHARSET, GRAPHQL_RESPONSE, JSON, RequestError, envelope, error_response, negotiate, operation_type,
+)
 from models.errors import BadUserInput, MinegraphError
 from resolvers.context import Context
 from resolvers.response_cache import ResponseStore
@@ -45,6 +51,9 @@ TIMEOUT_MESSAGE = (
     "查询超时 / the query took longer than {s:g} s and was stopped: ask for fewer levels or a narrower "
     "filter, or retry later"
 )
+# Strawberry's own refusals that can still reach a client, in the house's two languages.
+# "Not Found": a browser asking for the IDE in production (saying why would name it).
+STRAWBERRY_REASONS = {"Not Found": "未找到 / not found"}
 
 
 class BodyTooLarge(Exception):
@@ -58,17 +67,20 @@ class StoredResult(ExecutionResult):
     answer: bytes = b""
 
 
-def _error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
+@dataclass
+class TimedOut(ExecutionResult):
+    """A query stopped by the time limit: execution had begun, so `data` stays (null)."""
 
 
-@lru_cache(maxsize=512)
-def _is_mutation(query: str, operation_name: str | None) -> bool:
-    try:
-        operation = get_operation_ast(parse(query), operation_name)
-    except GraphQLError:
+def _before_execution(result: ExecutionResult) -> bool:
+    """True when the errors were raised before execution began (parse, validation, variable
+    coercion, an extension refusing the document): the answer then has no `data` at all
+    (GraphQL spec, "Response"). Errors during execution carry the path of their field."""
+    if isinstance(result, (StoredResult, TimedOut)):
         return False
-    return operation is not None and operation.operation is OperationType.MUTATION
+    if isinstance(result, PreExecutionError):
+        return True
+    return result.data is None and bool(result.errors) and all(not error.path for error in result.errors)
 
 
 def _valid_text(value) -> bool:
@@ -95,11 +107,14 @@ class MinegraphGraphQL(GraphQL):
         self.cache = ResponseStore(mb * 1024 * 1024) if mb > 0 else None
 
     async def __call__(self, scope, receive, send) -> None:
-        limit = self.settings.max_body_bytes
-        declared = dict(scope.get("headers", ())).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > limit:
-            await self._too_large()(scope, receive, send)
+        headers = Headers(scope=scope)
+        media = negotiate(headers.get("accept"))
+        try:
+            self._admit(scope, headers, media)
+        except RequestError as error:
+            await error.response(media)(scope, receive, send)
             return
+        limit = self.settings.max_body_bytes
         received = 0
 
         async def bounded_receive():
@@ -110,50 +125,103 @@ class MinegraphGraphQL(GraphQL):
                 raise BodyTooLarge
             return message
 
+        request = Request(scope, receive=bounded_receive)
         try:
-            response = await self.run(Request(scope, receive=bounded_receive))
+            response = await self.run(request)
         except ClientDisconnect:
             return  # the client left mid-request (a phone losing signal): nobody to answer
         except BodyTooLarge:
-            response = self._too_large()
-        except HTTPException as error:
-            response = _error_response(error.status_code, "BAD_USER_INPUT", error.reason)
+            response = self._too_large().response(media)
+        except RequestError as error:
+            response = error.response(media)
+        except HTTPException as error:  # Strawberry's own refusals (GraphiQL off in production: 404)
+            code = "NOT_FOUND" if error.status_code == 404 else "BAD_USER_INPUT"
+            response = error_response(error.status_code, code, STRAWBERRY_REASONS.get(error.reason, error.reason), media)
         except MinegraphError as error:
-            response = _error_response(400, error.code, error.message)
+            response = error_response(400, error.code, error.message, media, extensions=error.extensions)
+        else:
+            if getattr(request.state, "graphql_answer", False):  # not the GraphiQL page
+                response.headers["content-type"] = (media or JSON) + CHARSET
+                if media == GRAPHQL_RESPONSE and getattr(request.state, "before_execution", False):
+                    response.status_code = 400
         await response(scope, receive, send)
 
-    def _too_large(self) -> JSONResponse:
-        return _error_response(
-            413, "BAD_USER_INPUT", f"请求过大 / the request body exceeds {self.settings.max_body_bytes:,} bytes"
-        )
+    def _admit(self, scope, headers: Headers, media: str | None) -> None:
+        """Refusals decided by the request line and headers alone, before the body is read."""
+        if scope["method"] not in ("GET", "POST"):
+            raise RequestError(f"不支持 {scope['method']} 方法 / GraphQL is served over GET and POST only",
+                               status=405, headers={"Allow": "GET, POST"})
+        if media is None and not self._wants_graphiql(scope, headers):
+            raise RequestError(
+                "无法提供所要求的格式 / none of the media types in Accept can be served: accept "
+                f"{GRAPHQL_RESPONSE} or {JSON}", status=406)
+        declared = headers.get("content-length", "0")
+        if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
+            raise self._too_large()
+
+    def should_render_graphql_ide(self, request) -> bool:
+        # Only for browsers (Accept: text/html); Strawberry's */* sent curl and fetch() an HTML page.
+        return request.method == "GET" and request.query_params.get("query") is None and (
+            "text/html" in request.headers.get("accept", ""))
+
+    @staticmethod
+    def _wants_graphiql(scope, headers: Headers) -> bool:
+        # A browser asking for the page (Strawberry renders it, or answers 404 in production).
+        return scope["method"] == "GET" and b"query=" not in scope.get("query_string", b"") and (
+            "text/html" in headers.get("accept", ""))
+
+    def _too_large(self) -> RequestError:
+        return RequestError(f"请求过大 / the request body exceeds {self.settings.max_body_bytes:,} bytes", status=413)
 
     async def parse_http_body(self, request):
-        data = await super().parse_http_body(request)
-        if isinstance(data, list):
-            return data  # refused by Strawberry: batching is off
+        if request.method == "GET":
+            raw = self._query_params(request.query_params)
+        else:
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type.lower() != JSON:
+                raise RequestError(f"请求体须为 JSON / send the request as Content-Type: {JSON}", status=415)
+            raw = self.parse_json(await request.get_body())
+        data = envelope(raw)
         if not _valid_text((data.query, data.variables, data.operation_name, data.extensions)):
             # JSON can carry lone surrogates ("\ud800"); no database or log can store them.
             raise BadUserInput("请求含有无效字符 / the request holds text no field accepts (a NUL or a lone surrogate)")
-        data.query = resolve_document(data.query, data.extensions, self.settings.production)
+        query = resolve_document(data.query, data.extensions, self.settings.production)
+        if not query:
+            raise RequestError("请求缺少 query / the request has no `query` (nor extensions.persistedQuery)")
+        return GraphQLRequestData(query=query, variables=data.variables, operation_name=data.operation_name,
+                                  extensions=data.extensions)
+
+    def _query_params(self, params) -> dict:
+        data = dict(params)
+        for key in ("variables", "extensions"):
+            if data.get(key):  # an empty parameter is an absent one
+                data[key] = self.parse_json(data[key])  # must be an object: envelope() checks
+            else:
+                data.pop(key, None)
         return data
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
-        if isinstance(request_data, GraphQLRequestData):  # a repeated query: its stored answer as it is
-            answer = stored_answer(context, request_data.query, request_data.operation_name, request_data.variables)
-            if answer is not None:
-                return StoredResult(data=None, errors=None, answer=answer)
+        kind = operation_type(request_data.query, request_data.operation_name, self.settings.max_query_tokens)
+        if kind is OperationType.MUTATION and request_adapter.method == "GET":
+            raise RequestError("GET 请求不能执行变更 / mutations are not allowed over GET: send them in a POST",
+                               status=405, headers={"Allow": "POST"})
+        if kind is OperationType.SUBSCRIPTION:
+            raise RequestError("本服务不提供订阅 / subscriptions are not served over HTTP here")
+        answer = stored_answer(context, request_data.query, request_data.operation_name, request_data.variables)
+        if answer is not None:  # a repeated query: its stored answer as it is
+            return StoredResult(data=None, errors=None, answer=answer)
         run = super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)
-        query = getattr(request_data, "query", None)
-        if not query or _is_mutation(query, request_data.operation_name):
+        if kind is OperationType.MUTATION:
             return await run  # a write is never cut off halfway through its commit
         try:
             async with asyncio.timeout(self.settings.request_timeout_s):
                 return await run
         except TimeoutError:
             message = TIMEOUT_MESSAGE.format(s=self.settings.request_timeout_s)
-            return ExecutionResult(data=None, errors=[StrawberryGraphQLError(message, extensions={"code": "RATE_LIMITED"})])
+            return TimedOut(data=None, errors=[StrawberryGraphQLError(message, extensions={"code": "RATE_LIMITED"})])
 
     async def process_result(self, request: Request, result):
+        request.state.graphql_answer = True
         if isinstance(result, StoredResult):
             return {"data": orjson.Fragment(result.answer)}  # written out by orjson unparsed
         data = await super().process_result(request, result)
@@ -165,6 +233,9 @@ class MinegraphGraphQL(GraphQL):
                 log.error("uncoded error escaped the schema [request %s]: %s", request_id, error.get("message"))
                 error.clear()
                 error.update(internal_error(request_id))
+        if _before_execution(result):
+            del data["data"]
+            request.state.before_execution = True
         return data
 
     async def get_context(self, request: Request, response: Response) -> Context:
@@ -179,15 +250,13 @@ class MinegraphGraphQL(GraphQL):
         return await super().render_graphql_ide(request)
 
     def parse_json(self, data: str | bytes) -> object:
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, (dict, list)):
-            raise HTTPException(400, "the request body must be a JSON object with a `query` (or a persisted hash)")
-        return parsed
-
-    def decode_json(self, data: str | bytes) -> object:
         # orjson refuses what Python's json would choke on later (NaN, integers past
-        # 64 bits, lone surrogates) with a JSONDecodeError, which Strawberry answers 400.
-        return orjson.loads(data)
+        # 64 bits, lone surrogates, bytes that are not UTF-8).
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise RequestError("请求不是有效的 JSON / the request (or its variables or extensions) is not valid JSON"
+                               ) from None
 
     def encode_json(self, data: object) -> bytes:
         try:

@@ -5,7 +5,7 @@ uuid4. It is kept in `scope["state"]` (`request.state.request_id`) before the to
 so every error path can name it, and it goes back in the `X-Request-ID` header of every answer.
 An exception that escapes the application (a bug in the token check, in building the context,
 in a stored answer...) is logged with the id and answered as a JSON GraphQL error `INTERNAL`
-with `extensions.requestId`: HTTP 500 with the generic message, or 503 with `Retry-After` and the
+with `extensions.requestId` and no `data` (http_transport.error_response): HTTP 500 with the generic message, or 503 with `Retry-After` and the
 database message when the database is down. Never a bare 500 page, never the exception's text.
 """
 
@@ -15,12 +15,12 @@ import logging
 import uuid
 from typing import TYPE_CHECKING
 
-from starlette.responses import JSONResponse
-
+from http_transport import error_response, negotiate
 from models.db import UNAVAILABLE_MESSAGE, database_unavailable
-from schema.errors import internal_error
+from schema.errors import INTERNAL_MESSAGE
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("minegraph")
@@ -55,13 +55,16 @@ class RequestIds:
         except Exception as error:
             if started:
                 raise  # part of an answer is out: only the server can end it now
-            await _failure(error, request_id)(scope, receive, send_with_id)
+            accept = next((value for name, value in scope["headers"] if name == b"accept"), b"")
+            await _failure(error, request_id, accept.decode("latin-1"))(scope, receive, send_with_id)
 
 
-def _failure(error: Exception, request_id: str) -> JSONResponse:
+def _failure(error: Exception, request_id: str, accept: str | None) -> Response:
+    # Nothing was executed (or what was is lost): no `data`, in the media type the client accepts.
+    media = negotiate(accept)
     if database_unavailable(error):  # e.g. while checking the token: retry later, elsewhere
         log.warning("database unavailable [request %s]: %s", request_id, error)
-        body = {"data": None, "errors": [internal_error(request_id, UNAVAILABLE_MESSAGE)]}
-        return JSONResponse(body, 503, headers={"Retry-After": "30"})
+        return error_response(503, "INTERNAL", UNAVAILABLE_MESSAGE, media, {"Retry-After": "30"},
+                              {"requestId": request_id})
     log.error("unexpected error [request %s]", request_id, exc_info=error)
-    return JSONResponse({"data": None, "errors": [internal_error(request_id)]}, 500)
+    return error_response(500, "INTERNAL", INTERNAL_MESSAGE, media, extensions={"requestId": request_id})

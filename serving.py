@@ -22,6 +22,19 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+# Room above the body limit for the rest of the request line and the headers (h11's default
+# for all of it is 16 KiB).
+HEADERS_HEADROOM = 64 * 1024
+
+
+def parser_limit() -> int:
+    """The most bytes h11 buffers for a request line with its headers. Its default (16 KiB) made
+    a long GET a plain-text 400 from uvicorn before the app saw it; with the body limit plus
+    headroom, a GET as long as a POST may be is served, and a longer one reaches the app's
+    TargetLimit (414 with a code)."""
+    from settings import get_settings
+
+    return get_settings().max_body_bytes + HEADERS_HEADROOM
 
 
 class TcpConfig(uvicorn.Config):
@@ -37,7 +50,9 @@ class TcpConfig(uvicorn.Config):
 
 
 def run(target: str, **options) -> None:
-    """`uvicorn.run(target, **options)` with TcpConfig (no reload: that is a development tool)."""
+    """`uvicorn.run(target, **options)` with TcpConfig (no reload: that is a development tool)
+    and the parser's limit raised to the body limit (parser_limit)."""
+    options.setdefault("h11_max_incomplete_event_size", parser_limit())
     config = TcpConfig(target, **options)
     if config.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()

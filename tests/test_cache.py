@@ -154,7 +154,7 @@ async def test_a_repeated_query_is_answered_without_running_graphql(fresh_env, m
     miss = await post(text, variables)
     hit = await post(text, variables)
     assert (miss[0], hit[0], len(executions)) == ("miss", "hit", 1)
-    assert hit[1:] == miss[1:] == ("application/json", miss[2]) and b'"errors"' not in miss[2]
+    assert hit[1:] == miss[1:] == ("application/json; charset=utf-8", miss[2]) and b'"errors"' not in miss[2]
     # The same operation written differently: a text not seen yet goes through Strawberry,
     # where the normalised document still finds the stored answer.
     spaced = await post(text.replace("{", " {  "), variables)

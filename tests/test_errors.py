@@ -87,10 +87,11 @@ async def _answered_internally(client, token: str, caplog, request_id: str | Non
     headers = {"Authorization": f"Bearer {token}"} | ({"X-Request-ID": request_id} if request_id else {})
     with caplog.at_level(logging.ERROR, logger="minegraph"):
         response = await client.post("/graphql", json={"query": DASHBOARD}, headers=headers)
-    assert response.headers["content-type"].startswith("application/json"), response.text[:200]
+    assert response.headers["content-type"] == "application/json; charset=utf-8", response.text[:200]
     body = response.json()
     sent_id = response.headers["x-request-id"]
-    assert body == {"data": None, "errors": [
+    # Nothing was executed: no `data` at all (GraphQL spec, "Response"; docs/api.md).
+    assert body == {"errors": [
         {"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL", "requestId": sent_id}}]}
     logged = [r for r in caplog.records if sent_id in r.getMessage()]
     assert logged and logged[0].exc_info and "secret database detail" in caplog.text
