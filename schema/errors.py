@@ -9,6 +9,7 @@ answered as INTERNAL, without its details.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from graphql.error import GraphQLError
@@ -54,7 +55,7 @@ class ErrorCodes(SchemaExtension):
                 return _with_code(error, "GRAPHQL_PARSE_FAILED")
             if self.execution_context.pre_execution_errors and not self._executed:
                 return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
-            return _with_code(error, "BAD_USER_INPUT")  # variables the schema rejects
+            return _with_code(_in_chinese_too(error), "BAD_USER_INPUT")  # variables the schema rejects
         request_id = getattr(self.execution_context.context, "request_id", None)
         if database_unavailable(original):
             log.warning("database unavailable [request %s] at %s: %s", request_id, error.path, original)
@@ -63,6 +64,29 @@ class ErrorCodes(SchemaExtension):
             log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
             masked = internal_error(request_id)
         return GraphQLError(masked["message"], nodes=error.nodes, path=error.path, extensions=masked["extensions"])
+
+
+# graphql-core's words for a request it cannot run (variables, operation name) -> the Chinese a
+# person is shown first. Parse and validation messages stay English: they are for developers.
+_REJECTIONS = (
+    (re.compile(r"Variable '\$(\w+)' of required type '[^']*' was not provided"), "缺少必填变量 ${0}"),
+    (re.compile(r"Variable '\$(\w+)' of non-null type '[^']*' must not be null"), "必填变量 ${0} 不能为 null"),
+    (re.compile(r"Variable '\$(\w+)' got invalid value"), "变量 ${0} 的值无效"),
+    (re.compile(r"Unknown operation named '([^']*)'"), "文档中没有名为 {0} 的操作"),
+    (re.compile(r"Must provide operation name"), "文档含多个操作，请用 operationName 指定要执行的一个"),
+)
+
+
+def _in_chinese_too(error: GraphQLError) -> GraphQLError:
+    """The error with a Chinese first half: "中文 / graphql-core's English"."""
+    chinese = "请求无效，无法执行"
+    for pattern, template in _REJECTIONS:
+        if found := pattern.match(error.message):
+            chinese = template.format(*found.groups())
+            break
+    error.message = f"{chinese} / {error.message}"
+    error.args = (error.message,)
+    return error
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
