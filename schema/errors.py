@@ -71,7 +71,7 @@ class ErrorCodes(SchemaExtension):
 _REJECTIONS = (
     (re.compile(r"Variable '\$(\w+)' of required type '[^']*' was not provided"), "缺少必填变量 ${0}"),
     (re.compile(r"Variable '\$(\w+)' of non-null type '[^']*' must not be null"), "必填变量 ${0} 不能为 null"),
-    (re.compile(r"Variable '\$(\w+)' got invalid value"), "变量 ${0} 的值无效"),
+    (re.compile(r"Variable '\$(\w+)' (?:got|has) invalid value"), "变量 ${0} 的值无效"),
     (re.compile(r"Unknown operation named '([^']*)'"), "文档中没有名为 {0} 的操作"),
     (re.compile(r"Must provide operation name"), "文档含多个操作，请用 operationName 指定要执行的一个"),
 )
@@ -92,3 +92,33 @@ def _in_chinese_too(error: GraphQLError) -> GraphQLError:
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     error.extensions = {**(error.extensions or {}), "code": code}
     return error
+
+
+# Strawberry's HTTP-level refusals (strawberry/http/*base_view.py, as of 0.341) -> Chinese. The
+# view answers them as BAD_USER_INPUT JSON; each is something a client can show.
+_HTTP_REASONS = (
+    (re.compile(r"Unable to parse request body as JSON"), "请求体不是有效的 JSON"),
+    (re.compile(r"Batching is not enabled|Too many operations"), "不支持批量请求，请一次只发送一个操作"),
+    (re.compile(r'Unknown operation named "([^"]*)"'), "文档中没有名为 {0} 的操作"),
+    (re.compile(r"Can't get GraphQL operation type"), "无法确定要执行的操作，请检查 query 与 operationName"),
+    (re.compile(r"(\w+) are not allowed when using (\w+)"), "此类操作不能用 {1} 请求发送"),
+    (re.compile(r"No GraphQL query found in the request"), "请求中没有 GraphQL 查询"),
+    (re.compile(r"Unable to parse the multipart body|File\(s\) missing in form data"), "无法读取表单请求体"),
+    (re.compile(r"GraphQL only supports GET and POST requests"), "只接受 GET 和 POST 请求"),
+    (re.compile(r"Not Found"), "未找到"),
+    (re.compile(r"Unsupported content type"), "不支持的 Content-Type，请使用 application/json"),
+    (re.compile(r"The GraphQL operation's `(\w+)` must be (a string|an object)"), "请求中的 {0} 类型不对"),
+)
+
+
+def known_http_reason(reason: str) -> str | None:
+    """The Chinese for one of Strawberry's HTTP refusals, or None for a reason not listed."""
+    for pattern, template in _HTTP_REASONS:
+        if found := pattern.match(reason):
+            return template.format(*found.groups())
+    return None
+
+
+def bilingual_http_reason(reason: str) -> str:
+    """What the view answers for Strawberry's HTTPException: "中文 / its English reason"."""
+    return f"{known_http_reason(reason) or '请求无效'} / {reason}"
