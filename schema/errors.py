@@ -108,6 +108,8 @@ _HTTP_REASONS = (
     (re.compile(r"Not Found"), "未找到"),
     (re.compile(r"Unsupported content type"), "不支持的 Content-Type，请使用 application/json"),
     (re.compile(r"The GraphQL operation's `(\w+)` must be (a string|an object)"), "请求中的 {0} 类型不对"),
+    # graphql_view.parse_json's own refusal of a body that is JSON but not an object
+    (re.compile(r"the request body must be a JSON object"), "请求体必须是含 query（或持久化操作哈希）的 JSON 对象"),
 )
 
 

@@ -144,8 +144,9 @@ async def test_request_refusals_read_chinese_first(env, callers, body):
     (b"{", "application/json", 400),
     (b'{"variables": {}}', "application/json", 400),
     (b'{"query": 5}', "application/json", 400),
+    (b"null", "application/json", 400),
     (b'{"query": "{ me { username } }"}', "text/plain", 400),
-], ids=["unknown operation name", "not JSON", "no query", "query not text",
+], ids=["unknown operation name", "not JSON", "no query", "query not text", "not an object",
         "content type"])
 async def test_transport_refusals_have_a_chinese_half(env, callers, content, content_type, status):
     """Strawberry's HTTP refusals: schema.errors.bilingual_http_reason gives each its Chinese half
