@@ -63,11 +63,16 @@ def accounts_list(
     from auth.accounts import list_accounts
 
     rows = _run_admin(lambda engine: list_accounts(engine, region, with_mines=with_mines))
+
+    def line(username: str, tier: str, role: str, wechat: str, name: str, mine: str) -> str:
+        return f"{username:<14} {tier:<10} {role:<10} {wechat:<6} {name}  {mine}".rstrip()
+
+    # A header, so whoever reads the table knows the third column is the guarantor role, etc.
+    typer.echo(line("USERNAME", "TIER", "GUARANTOR", "WECHAT", "NAME", "MINE"))
     for r in rows:
-        role = r.guarantor_level or "-"
         mine = f"{r.mine_code} {r.mine_name}" if r.mine_code else ""
-        typer.echo(f"{r.username:<14} {r.tier:<10} {role:<10} {'wechat' if r.wechat_bound else '-':<6} "
-                   f"{r.name or '-'}  {mine}".rstrip())
+        typer.echo(line(r.username, r.tier, r.guarantor_level or "-", "wechat" if r.wechat_bound else "-",
+                        r.name or "-", mine))
     typer.echo(f"{len(rows)} accounts", err=True)
 
 

@@ -99,7 +99,7 @@ async def _mine_id(conn, mine: str) -> int:
 
 async def query(engine: AsyncEngine, where: AuditFilter) -> list[AuditEntry]:
     if not 1 <= where.limit <= MAX_LIMIT:
-        raise BadUserInput(f"--limit must be between 1 and {MAX_LIMIT:,}")
+        raise BadUserInput(f"条数上限 --limit 必须在 1 到 {MAX_LIMIT:,} 之间 / --limit must be between 1 and {MAX_LIMIT:,}")
     statement = select(AuditLog)
     if where.usernames:
         statement = statement.where(AuditLog.username.in_(where.usernames))

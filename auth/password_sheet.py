@@ -38,14 +38,14 @@ class PasswordSheet:
     def check_free(self) -> None:
         """BadUserInput unless both names are free and the folder exists (before any work)."""
         if self.path.exists() or self.path.is_symlink():
-            raise BadUserInput(f"{self.path} 已存在，不会覆盖 / {self.path} already exists and is never "
+            raise BadUserInput(f"文件已存在，不会覆盖：{self.path} / {self.path} already exists and is never "
                                "overwritten: choose a new file name (and destroy the old sheet once handed over)")
         if self.pending.exists() or self.pending.is_symlink():
-            raise BadUserInput(f"上次运行遗留了 {self.pending} / a previous run left {self.pending}: its accounts "
+            raise BadUserInput(f"上次运行遗留了文件 {self.pending} / a previous run left {self.pending}: its accounts "
                                "may have been created with the passwords it holds; hand it over or delete it, "
                                "then run again")
         if not self.path.parent.is_dir():
-            raise BadUserInput(f"目录不存在 / the folder {self.path.parent} does not exist")
+            raise BadUserInput(f"目录不存在：{self.path.parent} / the folder {self.path.parent} does not exist")
 
     def write_pending(self, rows: Iterable[tuple[str, str]]) -> None:
         buffer = io.StringIO()

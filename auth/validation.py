@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- phones
 
 MAX_PHONE_INPUT = 32
-PHONE_HINT = ("请填写 11 位手机号（如 13800138000）或带区号的固定电话（如 0871-65123456）/ "
+PHONE_HINT = ("请填写 11 位手机号（如 13800138000）或带区号的固定电话（如 0871-65123456） / "
               "give an 11-digit mainland mobile number (e.g. 13800138000) or a landline with its "
               "area code (e.g. 0871-65123456)")
 _PHONE_CHARS = re.compile(r"\(?\+?[0-9 ()\-]+")  # "+86 …" or "(+86) …"
@@ -32,8 +32,15 @@ _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 _LANDLINE_TYPES = (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
+def _bilingual(parts: list[str], zh_join: str, en_join: str) -> str:
+    """Join "中文 / English" parts as all the Chinese, " / ", then all the English: a client that
+    shows the Chinese half (up to the first " / ") shows the whole of it."""
+    halves = [part.partition(" / ") for part in parts]
+    return zh_join.join(zh for zh, _, _ in halves) + " / " + en_join.join(en for _, _, en in halves)
+
+
 def _phone_error(problem: str) -> BadUserInput:
-    return BadUserInput(f"{problem}: {PHONE_HINT}")
+    return BadUserInput(_bilingual([problem, PHONE_HINT], "，", ": "))
 
 
 def normalize_phone(raw: object) -> str:
@@ -49,7 +56,7 @@ def normalize_phone(raw: object) -> str:
     compact = re.sub(r"[ ()\-]", "", text)
     international = _INTERNATIONAL.match(compact) is not None
     if compact.startswith("+") and not international:
-        raise _phone_error("只接受中国大陆号码（+86）/ only mainland China numbers (+86) are accepted")
+        raise _phone_error("只接受中国大陆号码（+86） / only mainland China numbers (+86) are accepted")
     # Without +86 the leading digit says what was meant: 1 a mobile, 0 a landline's area
     # code. phonenumbers alone would also read "87165123456" or "1012345678" as landlines,
     # letting a mistyped mobile pass as someone's office number.
@@ -108,8 +115,8 @@ def normalize_email(raw: object) -> str:
 
 MAX_PASSWORD_LENGTH = 128
 CHARACTER_CLASSES = ("lowercase", "uppercase", "digits", "other")
-_CLASS_LABELS = {"lowercase": "小写字母 lowercase letters", "uppercase": "大写字母 uppercase letters",
-                 "digits": "数字 digits", "other": "其他符号 other characters (e.g. @ # _ !)"}
+_CLASS_LABELS = {"lowercase": ("小写字母", "lowercase letters"), "uppercase": ("大写字母", "uppercase letters"),
+                 "digits": ("数字", "digits"), "other": ("其他符号（如 @ # _ !）", "other characters (e.g. @ # _ !)")}
 
 
 def character_classes(password: str) -> set[str]:
@@ -145,13 +152,15 @@ def check_password_policy(password: object, settings: Settings, username: str | 
     used = character_classes(password)
     if len(used) < needed:
         missing = [_CLASS_LABELS[c] for c in CHARACTER_CLASSES if c not in used]
-        problems.append(f"需要四类字符中的至少 {needed} 类，现有 {len(used)} 类 / use at least {needed} of the 4 "
-                        f"kinds of characters (it has {len(used)}); add {needed - len(used)} of: "
-                        + ", ".join(missing))
+        problems.append(f"需要四类字符中的至少 {needed} 类，现有 {len(used)} 类，请再加 {needed - len(used)} 类："
+                        + "、".join(zh for zh, _ in missing) + f" / use at least {needed} of the 4 kinds of "
+                        f"characters (it has {len(used)}); add {needed - len(used)} of: "
+                        + ", ".join(en for _, en in missing))
     if username and username.strip() and username.strip().lower() in password.lower():
         problems.append("不能包含用户名 / do not include the username")
     if problems:
-        raise BadUserInput("密码不符合要求 / the password does not meet the policy: " + "; ".join(problems))
+        zh, _, en = _bilingual(problems, "；", "; ").partition(" / ")
+        raise BadUserInput(f"密码不符合要求：{zh} / the password does not meet the policy: {en}")
 
 
 # --------------------------------------------------------------------------- names
@@ -164,18 +173,18 @@ _FIELD_LABELS = {"name": "姓名", "position": "职务"}
 
 def normalize_name(raw: object, field: str = "name", max_length: int = 50) -> str:
     """Trimmed NFC text of 1..max_length characters with no control or invisible characters."""
-    label = f"{_FIELD_LABELS[field]} / {field}" if field in _FIELD_LABELS else field
+    label = _FIELD_LABELS.get(field, field)  # "姓名", in the Chinese half; the English half says `field`
     if not isinstance(raw, str):
-        raise BadUserInput(f"{label}: 必须是文本 / must be text")
+        raise BadUserInput(f"{label}必须是文本 / {field}: must be text")
     # Checked before trimming, so a stray tab or line break is reported, not silently kept or cut.
     if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in raw):
-        raise BadUserInput(f"{label}: 不能包含控制字符或不可见字符 / remove control or invisible characters "
+        raise BadUserInput(f"{label}不能包含控制字符或不可见字符 / {field}: remove control or invisible characters "
                            "(tabs, line breaks, zero-width characters)")
     text = unicodedata.normalize("NFC", raw).strip()
     if not text:
-        raise BadUserInput(f"{label}: 不能为空 / must not be empty")
+        raise BadUserInput(f"{label}不能为空 / {field}: must not be empty")
     text = re.sub(r"\s+", " ", text)  # runs of spaces (full-width ones too) become one
     if len(text) > max_length:
-        raise BadUserInput(f"{label}: 最多 {max_length} 个字符 / use at most {max_length} characters "
-                           f"(it has {len(text)})")
+        raise BadUserInput(f"{label}最多 {max_length} 个字符（当前 {len(text)} 个） / {field}: use at most "
+                           f"{max_length} characters (it has {len(text)})")
     return text

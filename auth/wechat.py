@@ -37,7 +37,6 @@ class UpstreamError(MinegraphError):
     code = "INTERNAL"
 
 
-_RETRY = "请稍后重试 / try again later"
 NOT_CONFIGURED = ("本服务器未配置微信登录 / WeChat login is not configured on this server "
                   "(WECHAT_APPID / WECHAT_SECRET)")
 INVALID_CODE = ("微信登录凭证无效或已过期 / the WeChat login code is invalid or expired: "
@@ -45,7 +44,7 @@ INVALID_CODE = ("微信登录凭证无效或已过期 / the WeChat login code is
 USED_CODE = ("微信登录凭证已被使用 / the WeChat login code has already been used: "
              "call wx.login() again for a fresh one")
 RATE_LIMITED = ("微信登录请求过于频繁 / too many WeChat logins right now: wait a minute and try again")
-BLOCKED = ("微信已拦截该用户的登录（高风险用户）/ WeChat blocked this login as a high-risk user: "
+BLOCKED = ("微信已拦截该用户的登录（高风险用户） / WeChat blocked this login as a high-risk user: "
            "sign in with username and password instead")
 BUSY = "微信系统繁忙 / WeChat is busy: try again in a few seconds"
 # The server's own credentials were refused: an operator has to act, not the user.
@@ -82,7 +81,7 @@ def _error_for(errcode: int) -> MinegraphError:
         return error_class(message)
     if errcode in _CREDENTIAL_ERRCODES:
         return UpstreamError(BAD_CREDENTIALS.format(errcode=errcode))
-    return UpstreamError(f"微信服务出错 / WeChat service error (errcode {errcode}): {_RETRY}")
+    return UpstreamError(f"微信服务出错，请稍后重试 / WeChat service error (errcode {errcode}): try again later")
 
 
 async def _fetch(settings: Settings, code: str) -> httpx.Response:
@@ -96,18 +95,20 @@ async def _fetch(settings: Settings, code: str) -> httpx.Response:
             return await client.get(url, params=params)
     except (httpx.TimeoutException, TimeoutError):
         log.warning("jscode2session timed out after %s s", timeout)
-        raise UpstreamError(f"微信服务响应超时 / WeChat did not answer within {timeout:g} s: {_RETRY}") from None
+        raise UpstreamError(f"微信服务响应超时，请稍后重试 / WeChat did not answer within {timeout:g} s: "
+                            "try again later") from None
     except httpx.HTTPError as error:
         # The error's text names the host, never the query string; the URL it
         # holds does carry the secret, hence `from None` and no exc_info.
         log.warning("jscode2session failed: %s", type(error).__name__)
-        raise UpstreamError(f"无法连接微信服务 / could not reach the WeChat service: {_RETRY}") from None
+        raise UpstreamError("无法连接微信服务，请稍后重试 / could not reach the WeChat service: try again later") from None
 
 
 def _parse(response: httpx.Response) -> dict:
     if response.status_code != 200:
         log.warning("jscode2session answered HTTP %s", response.status_code)
-        raise UpstreamError(f"微信服务出错 / WeChat service error (HTTP {response.status_code}): {_RETRY}")
+        raise UpstreamError(f"微信服务出错，请稍后重试 / WeChat service error (HTTP {response.status_code}): "
+                            "try again later")
     # WeChat labels its JSON text/plain, so the body is parsed whatever the content type says.
     try:
         body = json.loads(response.text)
@@ -115,7 +116,7 @@ def _parse(response: httpx.Response) -> dict:
         body = None
     if not isinstance(body, dict):
         log.warning("jscode2session answered something other than a JSON object")
-        raise UpstreamError(f"微信服务返回了无法识别的应答 / WeChat sent an unreadable answer: {_RETRY}")
+        raise UpstreamError("微信服务返回了无法识别的应答，请稍后重试 / WeChat sent an unreadable answer: try again later")
     return body
 
 
@@ -131,7 +132,7 @@ async def exchange_code(settings: Settings, code: str) -> str:
         errcode = None
     if errcode is None:
         log.warning("jscode2session answered a non-numeric errcode")
-        raise UpstreamError(f"微信服务返回了无法识别的应答 / WeChat sent an unreadable answer: {_RETRY}")
+        raise UpstreamError("微信服务返回了无法识别的应答，请稍后重试 / WeChat sent an unreadable answer: try again later")
     if errcode:
         # errmsg holds WeChat's request id (rid), which their support asks for; it never
         # carries the session_key (only successful answers do).
@@ -140,7 +141,7 @@ async def exchange_code(settings: Settings, code: str) -> str:
     openid = body.get("openid")
     if not isinstance(openid, str) or not openid:
         log.warning("jscode2session answered without an openid")
-        raise UpstreamError(f"微信服务未返回用户标识 / WeChat did not return the user's openid: {_RETRY}")
+        raise UpstreamError("微信服务未返回用户标识，请稍后重试 / WeChat did not return the user's openid: try again later")
     return openid
 
 

@@ -33,9 +33,10 @@ KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180.0
 # because the boundary data is simplified and a mine entrance can sit on a small island or
 # reef the data omits; a wrong county is caught by inside_county, a wrong country only here.
 CHINA_TOLERANCE_KM = 20.0
-_NOT_FINITE = "坐标必须是有限数值 / lat and lng must be finite numbers (got NaN or infinity)"
-_SWAP_HINT = ("经纬度可能写反了，应为 lat={lat:g}, lng={lng:g}？/ latitude and longitude look swapped: "
-              "did you mean lat={lat:g}, lng={lng:g}?")
+NOT_FINITE = "坐标必须是有限数值 / lat and lng must be finite numbers (got NaN or infinity)"
+# (Chinese, English) halves: a message is all its Chinese, " / ", then all its English.
+_SWAP_HINT = ("经纬度可能写反了，应为 lat={lat:g}, lng={lng:g}？",
+              "latitude and longitude look swapped: did you mean lat={lat:g}, lng={lng:g}?")
 
 
 # --------------------------------------------------------------------------- datums
@@ -137,21 +138,22 @@ def check_in_china(lat: float, lng: float) -> None:
     check and the region tree to say). Works on either datum: their offset is under 1 km."""
     lat, lng = float(lat), float(lng)
     if not (math.isfinite(lat) and math.isfinite(lng)):
-        raise BadUserInput(_NOT_FINITE)
+        raise BadUserInput(NOT_FINITE)
     if not -90.0 <= lat <= 90.0:
-        problem = f"纬度超出范围 / latitude must be between -90 and 90 (got {lat:g})"
+        zh, en = f"纬度超出范围（当前为 {lat:g}）", f"latitude must be between -90 and 90 (got {lat:g})"
     elif not -180.0 <= lng <= 180.0:
-        problem = f"经度超出范围 / longitude must be between -180 and 180 (got {lng:g})"
+        zh, en = f"经度超出范围（当前为 {lng:g}）", f"longitude must be between -180 and 180 (got {lng:g})"
     elif not _near_china(lat, lng):
-        problem = (f"坐标不在中国境内 / the point lat={lat:g}, lng={lng:g} lies outside China: "
-                   "check latitude/longitude order and datum")
+        zh = f"坐标不在中国境内（lat={lat:g}, lng={lng:g}），请检查经纬度顺序和坐标系"
+        en = f"the point lat={lat:g}, lng={lng:g} lies outside China: check latitude/longitude order and datum"
     else:
         return
     # The commonest mistake: (lng, lat) in (lat, lng) order. China's longitudes exceed 90, so
     # such input usually fails the range check; say what was probably meant.
     if _valid_point(lng, lat):
-        problem += "; " + _SWAP_HINT.format(lat=lng, lng=lat)
-    raise BadUserInput(problem)
+        zh += "；" + _SWAP_HINT[0].format(lat=lng, lng=lat)
+        en += "; " + _SWAP_HINT[1].format(lat=lng, lng=lat)
+    raise BadUserInput(f"{zh} / {en}")
 
 
 def inside_county(county_code: str, lat_wgs84: float, lng_wgs84: float,
@@ -160,7 +162,7 @@ def inside_county(county_code: str, lat_wgs84: float, lng_wgs84: float,
     (default: settings.county_tolerance_km; boundary sources disagree by a few km, so a point
     just across the line is not flagged). None when no polygon is known for the code."""
     if not (math.isfinite(lat_wgs84) and math.isfinite(lng_wgs84)):
-        raise BadUserInput(_NOT_FINITE)
+        raise BadUserInput(NOT_FINITE)
     data = county_boundaries()
     index = data.index_of(county_code)
     if index is None:

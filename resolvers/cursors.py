@@ -8,7 +8,8 @@ import hmac
 
 from models.errors import BadUserInput
 
-_BAD = "malformed or foreign cursor: pass an endCursor/cursor value this service returned"
+_BAD = ("分页游标无效，请使用本服务返回的 endCursor 或 cursor / malformed or foreign cursor: pass an "
+        "endCursor/cursor value this service returned")
 
 
 def _sign(secret: str, payload: bytes) -> bytes:

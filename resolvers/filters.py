@@ -91,7 +91,7 @@ class FilterArgs:
 
 def _number(value, label: str):
     if value is not None and isinstance(value, float) and not math.isfinite(value):
-        raise BadUserInput(f"{label} must be a finite number")
+        raise BadUserInput(f"筛选条件 {label} 必须是有限数值 / {label} must be a finite number")
     return value
 
 
@@ -104,21 +104,23 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
     if region_code is not None:
         node = trees.regions.get(region_code)
         if node is None or scope is None or not scope.covers(node):
-            raise NotFound(f"region {quoted(region_code)} not found")
+            raise NotFound(f"未找到行政区划 {quoted(region_code)} / region {quoted(region_code)} not found")
         values["region_codes"] = (region_code,)
     name = getattr(raw, "name_contains", None)
     if name is not None:
         name = name.strip()
         if len(name) > MAX_NAME_LENGTH:
-            raise BadUserInput(f"nameContains is limited to {MAX_NAME_LENGTH} characters")
+            raise BadUserInput(f"矿山名称关键词最多 {MAX_NAME_LENGTH} 个字符 / nameContains is limited to "
+                               f"{MAX_NAME_LENGTH} characters")
         if any(ord(ch) < 32 for ch in name):
-            raise BadUserInput("nameContains must not contain control characters")
+            raise BadUserInput("矿山名称关键词不能包含控制字符 / nameContains must not contain control characters")
         values["name_contains"] = name or None
     codes = getattr(raw, "mineral_codes", None)
     if codes is not None:
         unknown = [c for c in codes if c not in trees.minerals]
         if unknown:
-            raise BadUserInput(f"unknown mineral code(s): {', '.join(map(quoted, unknown[:5]))}")
+            named = ", ".join(map(quoted, unknown[:5]))
+            raise BadUserInput(f"未知的矿种代码 {named} / unknown mineral code(s): {named}")
         values["mineral_codes"] = tuple(sorted(set(codes)))
     for name, _column in _ENUM_LISTS:
         values[name] = _enum_values(getattr(raw, name, None))
@@ -126,7 +128,8 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
         low = _number(getattr(raw, f"{field_name}_min", None), f"{label}Min")
         high = _number(getattr(raw, f"{field_name}_max", None), f"{label}Max")
         if low is not None and high is not None and low > high:
-            raise BadUserInput(f"{label}Min ({low}) is greater than {label}Max ({high})")
+            raise BadUserInput(f"筛选条件 {label}Min（{low}）大于 {label}Max（{high}） / "
+                               f"{label}Min ({low}) is greater than {label}Max ({high})")
         values[f"{field_name}_min"], values[f"{field_name}_max"] = low, high
     values["over30_workers"] = getattr(raw, "over30_workers", None)
     values["over800m_depth"] = getattr(raw, "over800m_depth", None)

@@ -72,7 +72,7 @@ def suggestions_statement(account_id: int, level: GuarantorLevel, dialect: str):
 async def suggestions(ctx: Context, level: GuarantorLevel) -> list[dict]:
     """Distinct (name, position, phone) this account entered at this level, most recent first."""
     if not _may_enter(ctx, level):
-        raise Forbidden(f"this account does not fill in {level.value} guarantors")
+        raise Forbidden(f"此账号不填写{level.label}包保责任人 / this account does not fill in {level.value} guarantors")
     statement = suggestions_statement(ctx.user.account_id, level, ctx.engine.dialect.name)
     async with ctx.engine.connect() as conn:
         rows = (await conn.execute(statement)).all()

@@ -55,7 +55,7 @@ async def _write(
     """Run `change(conn, locked_row, now)` after the version bump; return the row as
     this write left it (read under the same lock, so a later writer cannot blur it)."""
     if expected_version is not None and expected_version < 1:
-        raise BadUserInput("expectedVersion starts at 1")
+        raise BadUserInput("预期版本号 expectedVersion 从 1 开始 / expectedVersion starts at 1")
     now = utcnow()
     bump = (
         update(Mine)
@@ -85,7 +85,7 @@ async def update_location(
     mine = await get_mine(ctx, raw_id)
     require_location_editor(ctx.user, mine)
     if not (math.isfinite(lat) and math.isfinite(lng)):
-        raise BadUserInput("lat and lng must be finite numbers")
+        raise BadUserInput(geo.NOT_FINITE)
     geo.check_in_china(lat, lng)
     wgs_lat, wgs_lng = geo.to_wgs84(lat, lng, datum.value)
     inside = geo.inside_county(mine.county_code, wgs_lat, wgs_lng, ctx.settings.county_tolerance_km)

@@ -16,5 +16,5 @@ def mineral_types(ctx: Context, parent_code: str | None) -> list[MineralNode]:
         return ctx.trees.categories
     parent = ctx.trees.minerals.get(parent_code)
     if parent is None:
-        raise NotFound(f"mineral type {quoted(parent_code)} not found")
+        raise NotFound(f"未找到矿种 {quoted(parent_code)} / mineral type {quoted(parent_code)} not found")
     return parent.children

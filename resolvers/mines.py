@@ -30,7 +30,8 @@ async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: st
     limit = ctx.settings.max_page_size
     first = 20 if first is None else first
     if not 0 <= first <= limit:
-        raise BadUserInput(f"first must be between 0 and {limit} (got {first})")
+        raise BadUserInput(f"每页条数 first 必须在 0 到 {limit} 之间（当前为 {first}） / "
+                           f"first must be between 0 and {limit} (got {first})")
     secret = ctx.settings.resolved_secret_key()
     conditions = [
         jurisdiction(ctx.scope),
@@ -51,12 +52,12 @@ async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: st
 
 def parse_mine_id(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise NotFound(f"mine {quoted(raw)} not found")
+        raise NotFound(f"未找到矿山 {quoted(raw)} / mine {quoted(raw)} not found")
     return int(raw)
 
 
 async def get_mine(ctx: Context, raw_id: str):
     row = await ctx.loaders.mine.load(parse_mine_id(raw_id))
     if row is None:
-        raise NotFound(f"mine {quoted(raw_id)} not found")
+        raise NotFound(f"未找到矿山 {quoted(raw_id)} / mine {quoted(raw_id)} not found")
     return row

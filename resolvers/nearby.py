@@ -25,11 +25,13 @@ async def mines_near(
 ) -> list[tuple[object, float]]:
     """(mine row, distance in km) for located mines in scope, nearest first."""
     if not (math.isfinite(radius_km) and 0 < radius_km <= MAX_RADIUS_KM):
-        raise BadUserInput(f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}")
+        raise BadUserInput(f"搜索半径 radiusKm 必须大于 0 且不超过 {MAX_RADIUS_KM:g} 千米 / "
+                           f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}")
     if not 0 <= first <= MAX_RESULTS:
-        raise BadUserInput(f"first must be between 0 and {MAX_RESULTS} (got {first})")
+        raise BadUserInput(f"返回条数 first 必须在 0 到 {MAX_RESULTS} 之间（当前为 {first}） / "
+                           f"first must be between 0 and {MAX_RESULTS} (got {first})")
     if not (math.isfinite(lat) and math.isfinite(lng)):
-        raise BadUserInput("lat and lng must be finite numbers")
+        raise BadUserInput(geo.NOT_FINITE)
     geo.check_in_china(lat, lng)
     here_lat, here_lng = geo.to_wgs84(lat, lng, datum.value)
     min_lat, max_lat, min_lng, max_lng = geo.bounding_box(here_lat, here_lng, radius_km)

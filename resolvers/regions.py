@@ -26,7 +26,7 @@ def get_region(ctx: Context, code: str | None) -> RegionNode:
         return root_region(ctx)
     node = ctx.trees.regions.get(code)
     if node is None or not ctx.scope.covers(node):
-        raise NotFound(f"region {quoted(code)} not found")
+        raise NotFound(f"未找到行政区划 {quoted(code)} / region {quoted(code)} not found")
     return node
 
 

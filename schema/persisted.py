@@ -42,7 +42,7 @@ def persisted_hash(extensions: dict | None) -> str | None:
         return None
     digest = persisted.get("sha256Hash")
     if not isinstance(digest, str):
-        raise BadUserInput("extensions.persistedQuery.sha256Hash must be a string")
+        raise BadUserInput("持久化操作的 sha256Hash 必须是字符串 / extensions.persistedQuery.sha256Hash must be a string")
     return digest.lower()
 
 
@@ -52,13 +52,14 @@ def resolve_document(query: str | None, extensions: dict | None, production: boo
     if digest is None:
         if production:
             raise BadUserInput(
-                "this server runs only its persisted operations: send extensions.persistedQuery.sha256Hash "
-                "(see `minegraph operations`)"
+                "本服务只执行已登记的持久化操作 / this server runs only its persisted operations: "
+                "send extensions.persistedQuery.sha256Hash (see `minegraph operations`)"
             )
         return query
     operation = registry().get(digest)
     if operation is None:
-        raise BadUserInput(f"unknown persisted operation {digest[:16]}…: see `minegraph operations`")
+        raise BadUserInput(f"未知的持久化操作 {digest[:16]}… / unknown persisted operation {digest[:16]}…: "
+                           "see `minegraph operations`")
     if query is not None and hashlib.sha256(query.encode("utf-8")).hexdigest() != digest:
-        raise BadUserInput("the query text does not match its sha256Hash")
+        raise BadUserInput("查询文本与 sha256Hash 不符 / the query text does not match its sha256Hash")
     return operation.document

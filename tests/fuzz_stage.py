@@ -119,6 +119,6 @@ def write_report() -> None:
     """Merge the figures of the run so far (all fuzz modules: FIGURES is the process's) into PROPERTY_REPORT."""
     merge_report(sqldb.BACKEND, "fuzz", {
         "backend": sqldb.BACKEND, "cases_configured": CASES, "slow_cases_configured": SLOW_CASES,
-        "5xx": 0, "INTERNAL": 0, "uncoded errors": 0, "half-written": 0, "accepted invalid": 0,
+        "5xx": 0, "INTERNAL": 0, "uncoded errors": 0, "half-written": 0, "accepted invalid": 0, "not bilingual": 0,
         **dict(sorted(FIGURES.items())), "failures": FAILURES[:20],
     })

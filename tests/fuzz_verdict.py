@@ -2,7 +2,7 @@
 
 - an HTTP status below 500 with a JSON body;
 - errors that each carry `extensions.code` from the contract — and never INTERNAL, since
-  bad input deserves a clear error;
+  bad input deserves a clear error — in Chinese first, then English (error_language);
 - a refusal wherever the value is certainly invalid (NaN, non-numbers, out-of-range, wrong
   enum, wrong token, stale version ...);
 - nothing half-written: the state read before a refused request (fuzz_state) is exactly the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hypothesis import note
 
+from error_language import language_problem
 from fuzz_requests import FAILURES, FIGURES, Answer
 from reference_props import CONTRACT_CODES
 
@@ -50,6 +51,9 @@ class Verdict:
                 self.fail(f"INTERNAL for bad input: {error}")
             elif allowed is not None and code not in allowed:
                 self.fail(f"code {code}, expected one of {sorted(allowed)}: {error}")
+            if (problem := language_problem(error)) is not None:
+                FIGURES["not bilingual"] += 1
+                self.fail(f"not bilingual: {problem}")
         if a.status >= 400 and not a.errors:
             self.fail(f"HTTP {a.status} without errors: {a.text[:300]}")
         refused = bool(a.errors)

@@ -102,7 +102,8 @@ class Mine(Root):
         FIGURES["not_found_checked"] += 1
         raw = self.id if isinstance(self.id, str) else str(self.id)
         for error in errors:
-            case.same(f"{alias} NOT_FOUND message", error["message"], f"mine {quoted(raw)} not found")
+            case.same(f"{alias} NOT_FOUND message", error["message"],
+                      f"未找到矿山 {quoted(raw)} / mine {quoted(raw)} not found")
 
     async def check(self, case, value, alias):
         row = case.mine(value, alias, None, self.detail)

@@ -110,7 +110,8 @@ class Region(Root):
         if self.code is not None and not region_code_visible(case.world, self.code, case.who):
             FIGURES["not_found_checked"] += 1
             for error in errors:
-                case.same(f"{alias} NOT_FOUND message", error["message"], f"region {quoted(self.code)} not found")
+                case.same(f"{alias} NOT_FOUND message", error["message"],
+                          f"未找到行政区划 {quoted(self.code)} / region {quoted(self.code)} not found")
 
     async def check(self, case, value, alias):
         root = case.who.region_code if self.code is None else self.code

@@ -98,12 +98,19 @@ def test_list_shows_the_regions_numbered_accounts_and_optionally_its_mines(run, 
     mines = {r[0] for r in db.execute("SELECT code FROM mine WHERE county_code = ?", (county,))}
     plain = run("accounts", "list", county)
     assert plain.returncode == 0, plain.stderr
-    listed = [line.split()[0] for line in plain.stdout.splitlines()]
+    header, *lines = plain.stdout.splitlines()
+    assert header.split() == ["USERNAME", "TIER", "GUARANTOR", "WECHAT", "NAME", "MINE"]
+    listed = [line.split()[0] for line in lines]
     assert listed == [f"{county}-{n:03d}" for n in range(1, 6)]
-    assert plain.stdout.splitlines()[0].split()[1:3] == ["COUNTY", "COUNTY"]  # tier, guarantor role
+    assert lines[0].split()[1:3] == ["COUNTY", "COUNTY"]  # tier, guarantor role
+    # Each header word starts where its column does.
+    for word in ("TIER", "GUARANTOR", "WECHAT"):
+        column = header.index(word)
+        assert lines[0][column - 1] == " " and lines[0][column] != " ", (word, header, lines[0])
 
     with_mines = run("accounts", "list", county, "--with-mines")
-    listed = [line.split()[0] for line in with_mines.stdout.splitlines()]
+    assert with_mines.stdout.splitlines()[0] == header
+    listed = [line.split()[0] for line in with_mines.stdout.splitlines()[1:]]
     assert listed[:5] == [f"{county}-{n:03d}" for n in range(1, 6)]
     assert set(listed[5:]) == mines and len(listed) == 5 + len(mines)
 
@@ -113,7 +120,7 @@ def test_list_of_a_province_with_mines_covers_the_whole_province(run, db):
                           "LIMIT 1").fetchone()[0]
     mines = {r[0] for r in db.execute("SELECT code FROM mine WHERE province_code = ?", (province,))}
     result = run("accounts", "list", province, "--with-mines")
-    listed = [line.split()[0] for line in result.stdout.splitlines()]
+    listed = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert listed[:10] == [f"{province}-{n:03d}" for n in range(1, 11)]
     assert set(listed[10:]) == mines
 

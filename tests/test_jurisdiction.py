@@ -119,7 +119,7 @@ async def test_mines_outside_are_indistinguishable_from_missing(gql, callers, mi
         result = await gql(MINE_DETAIL, {"id": str(mine_id)}, caller.token)
         assert result.codes == ["NOT_FOUND"]
         assert result.data == {"mine": None}
-        assert result.errors[0]["message"] == f"mine '{mine_id}' not found"
+        assert result.errors[0]["message"] == f"未找到矿山 '{mine_id}' / mine '{mine_id}' not found"
     own = sorted(inside)[0]
     result = await gql(MINE_DETAIL, {"id": str(own)}, caller.token)
     assert result.errors is None and result.data["mine"]["id"] == str(own)

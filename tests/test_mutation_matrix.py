@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from conftest import PASSWORD, build_env
+from error_language import assert_bilingual
 from queries import (CHANGE_PASSWORD, LOGIN, LOGIN_WITH_CODE, LOGOUT, ME, SET_GUARANTOR, UPDATE_LOCATION,
                      UPDATE_PROFILE, WECHAT_LOGIN)
 
@@ -51,10 +52,20 @@ async def matrix_env(tmp_path_factory, fake_wechat):
     """fresh_env's database, with the login throttle opened: this module logs in some 60 times
     from one address within seconds (the throttle has tests of its own)."""
     async with AsyncExitStack() as stack:
-        yield await build_env(
+        env = await build_env(
             stack, tmp_path_factory.mktemp("matrix"), mines=1500, seed=11,
             throttle_login_burst=10_000, throttle_failures_burst=10_000, **fake_wechat.settings_overrides(),
         )
+        plain = env.gql
+
+        async def gql(query: str, variables: dict | None = None, token: str | None = None):
+            # Every refusal in the matrix is one a person is shown: Chinese first, then English.
+            result = await plain(query, variables, token)
+            assert_bilingual(result.errors)
+            return result
+
+        env.gql = gql
+        yield env
 
 
 @dataclass

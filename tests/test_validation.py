@@ -141,9 +141,11 @@ def test_good_passwords_pass(password):
 
 @pytest.mark.parametrize(("password", "says"), [
     ("Ab1!", "at least 10 characters (it has 4)"),
-    ("abcdefghij", "at least 3 of the 4 kinds of characters (it has 1); add 2 of: 大写字母 uppercase letters, "
-                   "数字 digits, 其他符号 other characters"),
-    ("Abcdefghij", "add 1 of: 数字 digits, 其他符号"),
+    ("abcdefghij", "请再加 2 类：大写字母、数字、其他符号"),
+    ("abcdefghij", "at least 3 of the 4 kinds of characters (it has 1); add 2 of: uppercase letters, digits, other "
+                   "characters"),
+    ("Abcdefghij", "请再加 1 类：数字、其他符号"),
+    ("Abcdefghij", "add 1 of: digits, other characters"),
     ("Abcdefghi1" + "x" * 119, "at most 128 characters (it has 129)"),
     ("Abcdefghi1\n", "control characters"),
 ])
@@ -215,14 +217,15 @@ def test_bad_names_are_refused(raw, says):
     with pytest.raises(BadUserInput) as caught:
         normalize_name(raw)
     assert says in caught.value.message
-    assert caught.value.message.startswith("姓名 / name: ")
+    message = caught.value.message  # "姓名不能为空 / name: must not be empty"
+    assert message.startswith("姓名") and " / name: " in message
 
 
 def test_name_field_and_length_are_parameters():
     assert normalize_name("矿长", field="position", max_length=2) == "矿长"
     with pytest.raises(BadUserInput) as caught:
         normalize_name("安全副矿长", field="position", max_length=2)
-    assert caught.value.message.startswith("职务 / position: ")
+    assert caught.value.message.startswith("职务最多 2 个字符") and " / position: " in caught.value.message
 
 
 @given(st.text(), st.characters(codec="utf-8", categories=["Cc"]), st.text())

@@ -140,7 +140,8 @@ class MineType:
     @strawberry.field(description="Changes to this mine (location, guarantors), newest first.")
     async def history(self, info: Info, first: int | None = 20) -> list[MineChangeType]:
         if first is None or not 0 <= first <= 100:
-            raise BadUserInput(f"first must be between 0 and 100 (got {first})")
+            raise BadUserInput(f"变更记录条数 first 必须在 0 到 100 之间（当前为 {first}） / "
+                                f"first must be between 0 and 100 (got {first})")
         rows = await info.context.loaders.history.load(self.row.id)
         return [_change(info, row) for row in rows[:first]]
 
