@@ -36,7 +36,7 @@ from resolvers.context import Context
 from resolvers.response_cache import ResponseStore
 from schema import build_schema
 from schema.caching import stored_answer
-from schema.errors import internal_error
+from schema.errors import bilingual_http_reason, internal_error
 from schema.persisted import resolve_document
 from settings import ROOT
 
@@ -53,9 +53,6 @@ TIMEOUT_MESSAGE = (
 )
 # Strawberry's own refusals that can still reach a client, in the house's two languages.
 # "Not Found": a browser asking for the IDE in production (saying why would name it).
-STRAWBERRY_REASONS = {"Not Found": "未找到 / not found"}
-
-
 class BodyTooLarge(Exception):
     pass
 
@@ -136,7 +133,7 @@ class MinegraphGraphQL(GraphQL):
             response = error.response(media)
         except HTTPException as error:  # Strawberry's own refusals (GraphiQL off in production: 404)
             code = "NOT_FOUND" if error.status_code == 404 else "BAD_USER_INPUT"
-            response = error_response(error.status_code, code, STRAWBERRY_REASONS.get(error.reason, error.reason), media)
+            response = error_response(error.status_code, code, bilingual_http_reason(error.reason), media)
         except MinegraphError as error:
             response = error_response(400, error.code, error.message, media, extensions=error.extensions)
         else:

@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 CHARSET = "; charset=utf-8"  # every answer is UTF-8, and says so (the spec's MUST)
-# The request errors graphql-core raises while choosing the operation, word for word.
-MULTIPLE_OPERATIONS = "Must provide operation name if query contains multiple operations."
-UNKNOWN_OPERATION = "Unknown operation named '{name}'."
+# The request errors graphql-core raises while choosing the operation: its words after the Chinese
+# (a client may show them to a person, unlike parse and validation errors).
+MULTIPLE_OPERATIONS = ("文档含多个操作，请用 operationName 指明执行哪一个 / "
+                       "Must provide operation name if query contains multiple operations.")
+UNKNOWN_OPERATION = "文档中没有名为 '{name}' 的操作 / Unknown operation named '{name}'."
 
 
 class RequestError(Exception):

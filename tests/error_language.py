@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from schema.errors import known_http_reason
 
 DEVELOPER_CODES = frozenset({"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"})
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -33,12 +32,6 @@ def language_problem(error: dict) -> str | None:
     if not isinstance(message, str):
         return f"{code}: message is not text: {error!r:.300}"
     chinese, slash, english = message.partition(" / ")
-    if not slash and known_http_reason(message) is not None:
-        # Strawberry's own HTTP refusal, which graphql_view.py still passes through in English:
-        # schema.errors.bilingual_http_reason is its translation, to be applied there (being
-        # rewritten by another engineer now). Only the reasons that function knows are let by.
-        CHECKED["awaiting graphql_view"] += 1
-        return None
     if not slash:
         return f"{code}: no ' / ' between Chinese and English: {message!r:.300}"
     if not _CJK_START.match(chinese) or not _CJK.search(chinese):

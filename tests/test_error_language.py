@@ -140,27 +140,34 @@ async def test_request_refusals_read_chinese_first(env, callers, body):
 
 
 @pytest.mark.parametrize(("content", "content_type", "status"), [
-    (b'{"query": "{ me { username } }", "operationName": "Nope"}', "application/json", 400),
+    (b'{"query": "{ me { username } }", "operationName": "Nope"}', "application/json", 200),
+    (b'{"query": "query A { me { username } } query B { me { username } }"}', "application/json", 200),
     (b"{", "application/json", 400),
     (b'{"variables": {}}', "application/json", 400),
     (b'{"query": 5}', "application/json", 400),
     (b"null", "application/json", 400),
-    (b'{"query": "{ me { username } }"}', "text/plain", 400),
-], ids=["unknown operation name", "not JSON", "no query", "query not text", "not an object",
-        "content type"])
-async def test_transport_refusals_have_a_chinese_half(env, callers, content, content_type, status):
-    """Strawberry's HTTP refusals: schema.errors.bilingual_http_reason gives each its Chinese half
-    (graphql_view.py is to answer with it; until then the answer may be the English reason)."""
-    from schema.errors import bilingual_http_reason
-
+    (b'{"query": "{ me { username } }"}', "text/plain", 415),
+], ids=["unknown operation name", "several operations, no name", "not JSON", "no query", "query not text",
+        "not an object", "content type"])
+async def test_transport_refusals_read_chinese_first(env, callers, content, content_type, status):
+    """Refusals of the HTTP layer (graphql_view.py, http_transport.py), before any GraphQL runs."""
     response = await env.client.post("/graphql", content=content, headers={
         "Authorization": f"Bearer {callers['NATIONAL'].token}", "Content-Type": content_type})
     assert response.status_code == status
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    english = error["message"].partition(" / ")[2] or error["message"]
-    assert_bilingual([{**error, "message": bilingual_http_reason(english)}])
-    assert not bilingual_http_reason(english).startswith("请求无效 /"), "a reason with no translation of its own"
+    assert_bilingual([error])
+
+
+def test_strawberry_refusals_have_a_chinese_half():
+    """What Strawberry itself may still refuse (its HTTPException reasons) is answered through
+    schema.errors.bilingual_http_reason, which knows each of them."""
+    from schema.errors import bilingual_http_reason
+
+    for english in ["Unable to parse request body as JSON", "No GraphQL query found in the request", "Not Found",
+                    'Unknown operation named "X".', "Unsupported content type"]:
+        assert_bilingual([{"message": bilingual_http_reason(english), "extensions": {"code": "BAD_USER_INPUT"}}])
+        assert not bilingual_http_reason(english).startswith("请求无效 /"), english
 
 
 @pytest.mark.parametrize(("label", "document", "code"), DEVELOPER_CASES, ids=[c[0] for c in DEVELOPER_CASES])
@@ -180,7 +187,4 @@ def test_the_check_itself():
     assert not ok("mine '210' / 未找到矿山")  # English first
     assert not ok("未找到矿山 '210'")  # Chinese only
     assert not ok("未找到矿山 / 未找到")  # no English after " / "
-    # Strawberry's HTTP refusals pass while graphql_view.py still answers them in English: only
-    # those bilingual_http_reason translates.
-    assert ok("Unable to parse request body as JSON", "BAD_USER_INPUT")
-    assert not ok("Some other English reason", "BAD_USER_INPUT")
+    assert not ok("Unable to parse request body as JSON", "BAD_USER_INPUT")  # Strawberry's, untranslated

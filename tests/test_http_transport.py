@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import PASSWORD
+from http_transport import MULTIPLE_OPERATIONS, UNKNOWN_OPERATION
 from queries import LOGIN
 
 GQL = "application/graphql-response+json"
@@ -67,12 +68,12 @@ async def test_several_operations_without_a_name_run_none_of_them(client):
     both = {"query": "mutation M { logout } query Q { me { username } }"}
     refused = await _post(client, both, accept=GQL, token=token)
     assert refused.status_code == 400 and refused.headers["content-type"] == f"{GQL}; charset=utf-8"
-    assert refused.json() == {"errors": [{"message": "Must provide operation name if query contains multiple "
-                                                     "operations.", "extensions": {"code": "BAD_USER_INPUT"}}]}
+    assert refused.json() == {"errors": [{"message": MULTIPLE_OPERATIONS, "extensions": {"code": "BAD_USER_INPUT"}}]}
+    assert MULTIPLE_OPERATIONS.endswith(" / Must provide operation name if query contains multiple operations.")
     plain = await _post(client, both, token=token)  # application/json: a well-formed request, 200
     assert plain.status_code == 200 and "data" not in plain.json() and _codes(plain) == ["BAD_USER_INPUT"]
     unknown = await _post(client, {**both, "operationName": "X"}, accept=GQL, token=token)
-    assert unknown.status_code == 400 and unknown.json()["errors"][0]["message"] == "Unknown operation named 'X'."
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["message"] == UNKNOWN_OPERATION.format(name="X")
     assert "data" not in unknown.json()
     me = await _post(client, {**both, "operationName": "Q"}, token=token)  # the session still works
     assert me.status_code == 200 and me.json() == {"data": {"me": {"username": "000000-008"}}}
