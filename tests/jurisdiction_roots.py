@@ -12,7 +12,8 @@ from jurisdiction_documents import COMPLETENESS, CONNECTION, MINE_BASIC, STATS, 
 from jurisdiction_world import FIGURES
 from models.errors import quoted
 from reference_props import (
-    PAGE_LIMIT, as_utc, expected_parent, filter_problems, keyset, region_code_visible, visible_children,
+    PAGE_LIMIT, as_utc, expected_parent, filter_problems, keyset, region_code_visible, to_milliseconds,
+    visible_children,
 )
 
 
@@ -47,7 +48,8 @@ class Dashboard(Root):
         case.stats(value["stats"], mines, f"{alias}.stats")
         case.completeness(value["completeness"], mines, f"{alias}.completeness")
         if mines:
-            case.same(f"{alias}.updatedAt", as_utc(value["updatedAt"]), max(m["updated_at"] for m in mines))
+            case.same(f"{alias}.updatedAt", as_utc(value["updatedAt"]),
+                      to_milliseconds(max(m["updated_at"] for m in mines)))
         else:
             as_utc(value["updatedAt"])
 
