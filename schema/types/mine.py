@@ -12,6 +12,7 @@ from models import enums, geo
 from models.errors import BadUserInput
 from models.trees import RegionNode
 from resolvers.filters import FilterSpec
+from resolvers.location_history import presented
 from resolvers.mines import MinePage, has_previous_page
 from resolvers.stats import mine_stats
 from schema.enums import Datum, DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
@@ -150,8 +151,8 @@ def _change(info: Info, row) -> MineChangeType:
         at=local_time(info.context, row.at),
         username=row.username,
         field=row.field,
-        old_value=None if row.old_value is None else json.loads(row.old_value),
-        new_value=None if row.new_value is None else json.loads(row.new_value),
+        old_value=None if row.old_value is None else presented(row.field, json.loads(row.old_value)),
+        new_value=None if row.new_value is None else presented(row.field, json.loads(row.new_value)),
     )
 
 
