@@ -59,20 +59,26 @@ class _Walk:
                 return value
         return None
 
-    def region(self, selection_set: SelectionSetNode | None, nested: bool) -> bool:
+    def region(self, selection_set: SelectionSetNode | None, nested: bool, above: dict[str, Any] | None = None) -> bool:
         """Collect (measure, filter) of every statistic under a region; True when some
-        are asked below the region itself (a drill-down)."""
-        deeper = False
-        for field in self.fields(selection_set):
+        are asked below the region itself (a drill-down). A statistic without a filter counts
+        with the one the same response key has above it (schema/scoping.py)."""
+        deeper, above, own = False, above or {}, {}
+        fields = list(self.fields(selection_set))
+        for field in fields:
             name = field.name.value
             if name in _MEASURES:
+                key = field.alias.value if field.alias else name
                 try:
-                    self.found.append((name, self.filter_argument(field)))
+                    value = self.filter_argument(field)
                 except ValueError:
                     continue  # the field itself will report it
+                own[key] = above.get(key) if value is None else value
+                self.found.append((name, own[key]))
                 deeper = deeper or nested
-            elif name == "children":
-                deeper = self.region(field.selection_set, True) or deeper
+        for field in fields:
+            if field.name.value == "children":
+                deeper = self.region(field.selection_set, True, {**above, **own}) or deeper
         return deeper
 
 
