@@ -8,6 +8,7 @@ import pytest
 
 from queries import COMPLETENESS_FIELDS, STATS_FIELDS
 from reference import as_comparable, expected_completeness, expected_stats, in_region, matches, visible
+from test_stats import StatementCounter
 
 MINERAL_LEVEL = {1: "category_code", 2: "group_code", 3: "mineral_code"}
 NUMBERS = ("total", "large", "medium", "small", "over30Workers", "over800mDepth")
@@ -130,3 +131,14 @@ async def test_each_aliased_statistic_takes_its_own_arguments_down(gql, callers,
         assert node["all"]["total"] == len(inside), node["code"]
         if "other" in node:
             assert node["other"]["total"] == sum(matches(m, large, levels) for m in inside), node["code"]
+
+
+async def test_a_drill_down_with_its_filter_given_once_is_counted_ahead_once(app, gql, callers):
+    """schema/prefetch.py reads the inherited filter too: one statement per statistic, as when the
+    filter is repeated at every level (not another one for the unfiltered children)."""
+    query = REGION_TREE.replace("query Regions", "query RegionsCountedAhead")  # not answered from the cache
+    with StatementCounter.of(app) as counter:
+        result = await gql(query, {"f": {"depthMin": 1}}, callers["NATIONAL"].token)
+    assert result.errors is None and result.cache == "miss", result.errors
+    assert sum(1 for _ in _walk(result.data["region"])) > 3000
+    assert len(counter.stats_statements) == 2, counter.stats_statements  # stats, completeness
