@@ -19,6 +19,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ log = logging.getLogger("minegraph.auth")
 
 UNKNOWN_CLIENT = "unknown"
 MAX_KEYS = 100_000  # addresses remembered per bucket map; the least recently seen go first
+NS_PER_S = 1_000_000_000
 
 
 # --------------------------------------------------------------------------- client address
@@ -105,46 +107,57 @@ def client_key(address: str) -> str:
 
 
 class Buckets:
-    """One token bucket per key: `burst` tokens, refilled at `per_minute`."""
+    """One token bucket per key: `burst` tokens, refilled at `per_minute`.
 
-    def __init__(self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic,
+    The arithmetic is exact: time is integer nanoseconds of a monotonic clock and
+    tokens are Fractions. With floats, a request arriving exactly when a token
+    refilled could be told to wait 2.8e-14 s (a rounding residue) and be refused.
+    """
+
+    def __init__(self, per_minute: float, burst: int, *, clock: Callable[[], int] = time.monotonic_ns,
                  max_keys: int = MAX_KEYS) -> None:
-        self.rate = per_minute / 60.0  # tokens per second
-        self.burst = float(burst)
+        # Fraction(float) is the float's exact value: 6.0 is 6, 0.1 its binary neighbour, never rounded again.
+        self.rate = Fraction(per_minute) / (60 * NS_PER_S)  # tokens per nanosecond
+        self.burst = Fraction(burst)
         self.clock = clock
         self.max_keys = max_keys
-        self._state: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, as of)
+        self._state: OrderedDict[str, tuple[Fraction, int]] = OrderedDict()  # key -> (tokens, as of ns)
 
-    def _tokens(self, key: str) -> float:
-        now = self.clock()
+    def _tokens(self, key: str, now: int) -> Fraction:
         tokens, since = self._state.get(key, (self.burst, now))
         return min(self.burst, tokens + (now - since) * self.rate)
 
-    def _set(self, key: str, tokens: float) -> None:
-        self._state[key] = (tokens, self.clock())
+    def _set(self, key: str, tokens: Fraction, now: int) -> None:
+        # Stored as of the same instant the tokens were computed for (a second clock read
+        # would drop the refill in between).
+        self._state[key] = (tokens, now)
         self._state.move_to_end(key)
         while len(self._state) > self.max_keys:
             self._state.popitem(last=False)
 
-    def wait(self, key: str) -> float:
-        """Seconds until one token is there (0: there is one now); takes nothing."""
-        tokens = self._tokens(key)
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+    def _seconds_short(self, tokens: Fraction) -> Fraction:
+        return Fraction(0) if tokens >= 1 else (1 - tokens) / self.rate / NS_PER_S
 
-    def take(self, key: str) -> float:
-        """Take a token if there is one and answer 0; else take nothing and answer the seconds to wait."""
-        tokens = self._tokens(key)
+    def wait(self, key: str) -> Fraction:
+        """Seconds until one token is there (0: there is one now), exactly; takes nothing."""
+        return self._seconds_short(self._tokens(key, self.clock()))
+
+    def take(self, key: str) -> Fraction:
+        """Take a token if there is one and answer 0; else take nothing and answer the exact seconds to wait."""
+        now = self.clock()
+        tokens = self._tokens(key, now)
         if tokens < 1:
-            return (1 - tokens) / self.rate
-        self._set(key, tokens - 1)
-        return 0.0
+            return self._seconds_short(tokens)
+        self._set(key, tokens - 1, now)
+        return Fraction(0)
 
     def spend(self, key: str) -> None:
         """Take a token even if none is left (a debt of at most one burst)."""
-        self._set(key, max(self._tokens(key) - 1, -self.burst))
+        now = self.clock()
+        self._set(key, max(self._tokens(key, now) - 1, -self.burst), now)
 
 
-def retry_seconds(wait: float) -> int:
+def retry_seconds(wait: Fraction) -> int:
     return max(1, math.ceil(wait))
 
 

@@ -25,6 +25,7 @@ from models import geo
 from models.enums import Datum, GuarantorLevel
 from models.errors import BadUserInput, Conflict
 from models.mine import Guarantor, Mine
+from resolvers.location_history import location_value
 from resolvers.mines import get_mine
 
 if TYPE_CHECKING:
@@ -96,11 +97,13 @@ async def update_location(
                 lat=wgs_lat, lng=wgs_lng, source_datum=datum.value, inside_county=inside, location_updated_at=now,
             )
         )
-        old = None if locked.lat is None else {"lat": locked.lat, "lng": locked.lng, "datum": locked.source_datum}
+        # Both sides as Mine.location shows them, each datum under its own name (resolvers/location_history.py).
+        old = None if locked.lat is None else location_value(
+            locked.lat, locked.lng, locked.source_datum, locked.inside_county)
         await audit.record(
             conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username,
             mine_id=locked.id, field="location", old=old,
-            new={"lat": wgs_lat, "lng": wgs_lng, "datum": datum.value, "insideCounty": inside},
+            new=location_value(wgs_lat, wgs_lng, datum.value, inside, sent=(lat, lng)),
             request_id=ctx.request_id, at=now,
         )
 

@@ -24,6 +24,7 @@ class MinePage:
     rows: list  # Mine rows of this page
     cursors: list[str]
     has_next_page: bool
+    after: tuple[str, str] | None = None  # the keyset position the page starts after, if any
 
 
 async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: str | None) -> MinePage:
@@ -33,13 +34,11 @@ async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: st
         raise BadUserInput(f"每页条数 first 必须在 0 到 {limit} 之间（当前为 {first}） / "
                            f"first must be between 0 and {limit} (got {first})")
     secret = ctx.settings.resolved_secret_key()
-    conditions = [
-        jurisdiction(ctx.scope),
-        *filter_clauses(spec, ctx.trees, ctx.settings),
-    ]
-    if after is not None:
+    conditions = _listed(ctx, spec)
+    position = None if after is None else decode_cursor(secret, after)
+    if position is not None:
         # Keyset: strictly after the last row seen; cost does not grow with depth.
-        conditions.append(tuple_(Mine.county_code, Mine.code) > tuple_(*decode_cursor(secret, after)))
+        conditions.append(tuple_(Mine.county_code, Mine.code) > tuple_(*position))
     statement = (
         select(Mine).where(and_(*conditions)).order_by(Mine.county_code, Mine.code).limit(first + 1)
     )
@@ -47,7 +46,24 @@ async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: st
         rows = (await conn.execute(statement)).all()
     page = rows[:first]
     cursors = [encode_cursor(secret, r.county_code, r.code) for r in page]
-    return MinePage(spec, page, cursors, len(rows) > first)
+    return MinePage(spec, page, cursors, len(rows) > first, position)
+
+
+def _listed(ctx: Context, spec: FilterSpec) -> list:
+    """What makes a mine part of the list: the caller's jurisdiction and the filter."""
+    return [jurisdiction(ctx.scope), *filter_clauses(spec, ctx.trees, ctx.settings)]
+
+
+async def has_previous_page(ctx: Context, page: MinePage) -> bool:
+    """Whether the list holds mines before this page: only a page asked for `after` a cursor
+    can (forward pagination from the start has nothing before it). The cursor's own mine
+    counts, if it is still listed; asked only when a client selects the field."""
+    if page.after is None:
+        return False
+    before = tuple_(Mine.county_code, Mine.code) <= tuple_(*page.after)
+    statement = select(Mine.id).where(and_(*_listed(ctx, page.spec), before)).limit(1)
+    async with ctx.engine.connect() as conn:
+        return (await conn.execute(statement)).first() is not None
 
 
 def parse_mine_id(raw: str) -> int:

@@ -37,6 +37,8 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema.scoping import STATISTICS, Scoping
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -116,6 +118,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._arguments: dict[int, tuple[Any, dict[str, Any] | None]] = {}
 
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
+        scoping = getattr(source_value, "scoping", None)
+        if isinstance(scoping, Scoping) and scoping.below is None:
+            # Before any field of the node resolves: its `children` hand these down (schema/scoping.py).
+            scoping.see(self._statistics(parent_type, grouped_field_set))
         # Middleware (an extension's `resolve` hook) must see every field: then never.
         middleware = self.middleware_manager.middlewares if self.middleware_manager else ()
         plan = None if middleware or source_value is None else _plan(parent_type)
@@ -165,12 +171,26 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return gathered()
 
+    def _statistics(self, parent_type, grouped_field_set) -> list[tuple[str, dict[str, Any]]]:
+        """(response key, arguments as given) of the statistics a tree node selects."""
+        found = []
+        for response_name, field_details_list in grouped_field_set.items():
+            name = field_details_list[0].node.name.value
+            if name in STATISTICS and name in parent_type.fields:
+                arguments = self._coerced_arguments(parent_type.fields[name], field_details_list)
+                if arguments is not None:  # invalid: the field reports it
+                    found.append((response_name, arguments))
+        return found
+
     def _answer(self, entry, parent_type, source, path, response_name, field_details_list) -> Any:
         """The completed answer of a direct field, or Undefined for the normal path."""
         kind, how, field_def = entry
         arguments = self._coerced_arguments(field_def, field_details_list)
         if arguments is None:
             return Undefined
+        scoping = getattr(source, "scoping", None)
+        if isinstance(scoping, Scoping) and field_details_list[0].node.name.value in STATISTICS:
+            arguments = scoping.arguments(response_name, arguments)  # with what the nodes above gave
         try:
             value = how(source, self.context_value, arguments)
         except Exception:  # noqa: BLE001 - the resolver runs and reports it

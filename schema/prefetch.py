@@ -32,22 +32,21 @@ class _Walk:
         self.info = info._raw_info  # graphql-core's: the field's AST, fragments, variables
         self.region_type = self.info.schema.get_type("Region")
         self.found: list[tuple[str, Any]] = []
-        # Fragments already walked, and whether below the region: walking one again adds nothing
-        # (`found` is a set in effect, and `deeper` ends up OR-ed at the top), and a document that
-        # spreads a fragment many times over would otherwise be walked as if written out.
-        self.walked: set[tuple[str, bool]] = set()
 
-    def fields(self, selection_set: SelectionSetNode | None, nested: bool) -> Iterator[FieldNode]:
+    def fields(self, selection_set: SelectionSetNode | None, visited: set[str] | None = None) -> Iterator[FieldNode]:
+        """The fields of one selection set, each fragment taken once (as graphql-core collects
+        them): a document that spreads a fragment many times over is not walked as written out."""
+        visited = set() if visited is None else visited
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
                 yield selection
             elif isinstance(selection, InlineFragmentNode):
-                yield from self.fields(selection.selection_set, nested)
-            elif isinstance(selection, FragmentSpreadNode):
+                yield from self.fields(selection.selection_set, visited)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in visited:
+                visited.add(selection.name.value)
                 fragment = self.info.fragments.get(selection.name.value)
-                if fragment is not None and (selection.name.value, nested) not in self.walked:
-                    self.walked.add((selection.name.value, nested))
-                    yield from self.fields(fragment.selection_set, nested)
+                if fragment is not None:
+                    yield from self.fields(fragment.selection_set, visited)
 
     def filter_argument(self, field: FieldNode) -> Any:
         definition = self.region_type.fields[field.name.value].args["filter"]
@@ -64,20 +63,26 @@ class _Walk:
                 return value
         return None
 
-    def region(self, selection_set: SelectionSetNode | None, nested: bool) -> bool:
+    def region(self, selection_set: SelectionSetNode | None, nested: bool, above: dict[str, Any] | None = None) -> bool:
         """Collect (measure, filter) of every statistic under a region; True when some
-        are asked below the region itself (a drill-down)."""
-        deeper = False
-        for field in self.fields(selection_set, nested):
+        are asked below the region itself (a drill-down). A statistic without a filter counts
+        with the one the same response key has above it (schema/scoping.py)."""
+        deeper, above, own = False, above or {}, {}
+        fields = list(self.fields(selection_set))
+        for field in fields:
             name = field.name.value
             if name in _MEASURES:
+                key = field.alias.value if field.alias else name
                 try:
-                    self.found.append((name, self.filter_argument(field)))
+                    value = self.filter_argument(field)
                 except ValueError:
                     continue  # the field itself will report it
+                own[key] = above.get(key) if value is None else value
+                self.found.append((name, own[key]))
                 deeper = deeper or nested
-            elif name == "children":
-                deeper = self.region(field.selection_set, True) or deeper
+        for field in fields:
+            if field.name.value == "children":
+                deeper = self.region(field.selection_set, True, {**above, **own}) or deeper
         return deeper
 
 

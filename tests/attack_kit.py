@@ -11,9 +11,10 @@ the tests through conftest, which registers this module as a plugin.
 
 from __future__ import annotations
 
-import time
+import math
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from types import SimpleNamespace
 
 import httpx
@@ -79,23 +80,28 @@ def audit_rows(env, where: str = "1=1", args=()) -> list[dict]:
 
 
 class FakeClock:
-    """Stands still until moved on."""
+    """Stands still until moved on: integer nanoseconds (as time.monotonic_ns), `offset` in seconds.
 
-    def __init__(self) -> None:
-        self.base, self.offset = time.monotonic(), 0.0
+    It starts from a fixed instant, not the machine's clock: the buckets' arithmetic must not
+    depend on how long the machine has been up."""
 
-    def __call__(self) -> float:
-        return self.base + self.offset
+    def __init__(self, start_ns: int = 0) -> None:
+        self.start_ns, self.offset = start_ns, 0
+
+    def __call__(self) -> int:
+        return self.start_ns + math.floor(Fraction(self.offset) * 1_000_000_000)
 
 
 @pytest.fixture
 def bucket_clock(attack_env, monkeypatch):
-    """Freeze-and-advance control over the app's throttle buckets."""
+    """Freeze-and-advance control over the app's throttle buckets (emptied: their times were
+    of the real clock)."""
     guards: Guards = guards_for(SimpleNamespace(request=SimpleNamespace(app=attack_env.app),
                                                 settings=attack_env.settings))
     clock = FakeClock()
     for buckets in (guards.attempts, guards.failures, guards.audit):
         monkeypatch.setattr(buckets, "clock", clock)
+        buckets._state.clear()
     return clock
 
 

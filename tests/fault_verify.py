@@ -40,7 +40,7 @@ class Baseline:
 
 def _value_of(field_name: str, new_value: str):
     new = json.loads(new_value)
-    return (new["lat"], new["lng"]) if field_name == "location" else new["name"]
+    return (new["wgs84"]["lat"], new["wgs84"]["lng"]) if field_name == "location" else new["name"]
 
 
 def verify(database: Database, baseline: Baseline, log: WriteLog, *, snapshot_of: set[str] | None = None) -> dict:

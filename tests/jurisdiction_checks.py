@@ -9,7 +9,9 @@ from collections import Counter
 
 from jurisdiction_world import FAILURES, FIGURES, Setup
 from reference import as_comparable, visible
-from reference_props import GUARANTOR_LEVELS, Tally, Who, as_utc, expected_parent, matches_all, region_visible
+from reference_props import (
+    GUARANTOR_LEVELS, Tally, Who, as_utc, expected_parent, matches_all, region_visible, to_milliseconds,
+)
 
 
 class Case:
@@ -90,7 +92,7 @@ class Case:
                                 ("maxDepth", "max_depth"), ("workersPerShift", "workers_per_shift"),
                                 ("productionStatus", "production_status"), ("supervisoryBody", "supervisory_body")):
                 self.same(f"{what}.{key}", node[key], row[column])
-            self.same(f"{what}.updatedAt", as_utc(node["updatedAt"]), row["updated_at"])
+            self.same(f"{what}.updatedAt", as_utc(node["updatedAt"]), to_milliseconds(row["updated_at"]))
             location = node["location"]
             self.same(f"{what}.location", location and (location["wgs84"]["lat"], location["wgs84"]["lng"]),
                       None if row["lat"] is None else (row["lat"], row["lng"]))

@@ -12,7 +12,8 @@ from jurisdiction_documents import COMPLETENESS, CONNECTION, MINE_BASIC, STATS, 
 from jurisdiction_world import FIGURES
 from models.errors import quoted
 from reference_props import (
-    PAGE_LIMIT, as_utc, expected_parent, filter_problems, keyset, region_code_visible, visible_children,
+    PAGE_LIMIT, as_utc, expected_parent, filter_problems, keyset, region_code_visible, to_milliseconds,
+    visible_children,
 )
 
 
@@ -47,9 +48,21 @@ class Dashboard(Root):
         case.stats(value["stats"], mines, f"{alias}.stats")
         case.completeness(value["completeness"], mines, f"{alias}.completeness")
         if mines:
-            case.same(f"{alias}.updatedAt", as_utc(value["updatedAt"]), max(m["updated_at"] for m in mines))
+            case.same(f"{alias}.updatedAt", as_utc(value["updatedAt"]),
+                      to_milliseconds(max(m["updated_at"] for m in mines)))
         else:
             as_utc(value["updatedAt"])
+
+
+def inherited(chosen: list[tuple | None]) -> list[tuple | None]:
+    """Per depth, the arguments a statistic counts with: each one left null takes the value the same
+    statistic has above (schema/scoping.py); None where the depth does not select it."""
+    out, above = [], None
+    for arguments in chosen:
+        if arguments is not None:
+            above = tuple(a if a is not None else b for a, b in zip(arguments, above or (None,) * len(arguments)))
+        out.append(None if arguments is None else above)
+    return out
 
 
 @dataclass
@@ -96,15 +109,18 @@ class Region(Root):
     def problems(self, case):
         if self.code is not None and not region_code_visible(case.world, self.code, case.who):
             return {"NOT_FOUND"}
-        found = set()
+        found, stats, completeness = set(), *self._counted_with()
         for depth, _code in self._nodes(case):
             sel = self.levels[depth]
-            for chosen in (sel.stats, sel.completeness, sel.mines):
+            for chosen in (stats[depth], completeness[depth], sel.mines):
                 if chosen:
                     found |= filter_problems(chosen[0], case.world, case.who)
             if sel.mines and not 0 <= sel.mines[1] <= PAGE_LIMIT:
                 found.add("BAD_USER_INPUT")
         return found
+
+    def _counted_with(self) -> tuple[list, list]:
+        return inherited([s.stats for s in self.levels]), inherited([s.completeness for s in self.levels])
 
     def check_refusal(self, case, errors, alias):
         if self.code is not None and not region_code_visible(case.world, self.code, case.who):
@@ -127,11 +143,11 @@ class Region(Root):
         case.same(f"{what}.parent", parent and parent["code"], expected_parent(case.world, code, case.who))
         if parent:
             case.region(parent, f"{what}.parent")
-        sel = self.levels[depth]
+        sel, (stats, completeness) = self.levels[depth], self._counted_with()
         if sel.stats:
-            case.stats(value["stats"], case.tally(sel.stats[0]).in_region(code), f"{what}.stats")
+            case.stats(value["stats"], case.tally(stats[depth][0]).in_region(code), f"{what}.stats")
         if sel.completeness:
-            case.completeness(value["completeness"], case.tally(sel.completeness[0]).in_region(code),
+            case.completeness(value["completeness"], case.tally(completeness[depth][0]).in_region(code),
                               f"{what}.completeness")
         if sel.mines:
             spec, first = sel.mines
@@ -174,7 +190,7 @@ class MineralTypes(Root):
         if self.parent is not None and self.parent not in case.world.minerals:
             return {"NOT_FOUND"}
         found, frontier = set(), self._top(case)
-        for depth, chosen in enumerate(self.levels):
+        for depth, chosen in enumerate(inherited(self.levels)):
             if chosen and frontier:
                 region, spec = chosen
                 if region is not None and not region_code_visible(case.world, region, case.who):
@@ -196,7 +212,7 @@ class MineralTypes(Root):
         case.same(f"{what}.level", node["level"], row["level"])
         case.same(f"{what}.parent", node["parent"] and node["parent"]["code"], row["parent_code"])
         if self.levels[depth]:
-            region, spec = self.levels[depth]
+            region, spec = inherited(self.levels)[depth]
             case.stats(node["stats"], case.tally(spec).in_mineral(node["code"], region), f"{what}.stats")
         if depth + 1 < len(self.levels):
             children = node["children"]

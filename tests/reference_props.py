@@ -254,3 +254,8 @@ def as_utc(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     assert value.tzinfo is not None, f"DateTime without offset: {text!r}"
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def to_milliseconds(stored: datetime) -> datetime:
+    """A stored time as the API presents it: truncated to the millisecond (docs/decisions.md)."""
+    return stored.replace(microsecond=stored.microsecond // 1000 * 1000)

@@ -6,13 +6,17 @@ address behind trusted proxies, and the token buckets themselves.
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attack_kit import FakeClock, audit_rows, connection, gql, login, retry_after
-from auth.throttle import Buckets, client_address, client_key
+from auth.throttle import Buckets, client_address, client_key, retry_seconds
 from queries import WECHAT_LOGIN
-from settings import Settings
+from settings import Settings as AppSettings
 
 
 async def test_failed_logins_from_one_address_are_throttled_across_usernames(attack_env, bucket_clock):
@@ -66,8 +70,8 @@ async def test_retry_after_is_in_the_error_extensions(attack_env):
 
 
 def test_client_address_believes_forwarding_only_from_trusted_proxies():
-    plain = Settings(trusted_proxies=[])
-    proxied = Settings(trusted_proxies="10.0.0.0/8, 192.168.1.1")
+    plain = AppSettings(trusted_proxies=[])
+    proxied = AppSettings(trusted_proxies="10.0.0.0/8, 192.168.1.1")
     spoof = ["1.1.1.1"]
     assert client_address(connection("203.0.113.5", spoof), plain) == "203.0.113.5"
     assert client_address(connection("203.0.113.5", spoof), proxied) == "203.0.113.5"  # not a proxy of ours
@@ -81,13 +85,62 @@ def test_client_address_believes_forwarding_only_from_trusted_proxies():
 
 
 def test_buckets_refill_at_their_rate():
-    clock = FakeClock()
+    clock = FakeClock(start_ns=123_456_789_012_345)  # an instant the floats could not hold exactly
     buckets = Buckets(per_minute=6, burst=2, clock=clock)
     assert buckets.take("a") == 0 and buckets.take("a") == 0
-    assert buckets.take("a") == pytest.approx(10)
+    assert buckets.take("a") == 10  # exactly: one token every 10 s
     clock.offset += 5
-    assert buckets.wait("a") == pytest.approx(5)
+    assert buckets.wait("a") == 5
     clock.offset += 5
-    assert buckets.take("a") == 0
+    assert buckets.take("a") == 0  # arriving exactly when the token refills
     assert buckets.take("b") == 0  # keys are independent
 
+
+def test_a_request_at_the_refill_instant_is_admitted_whatever_the_clock_reads():
+    """The reported bug: with float seconds, a request at the refill instant was told to wait 2.8e-14 s."""
+    for start_ns in (0, 1, 999_999_999, 86_400 * 10**9 + 7, 2**62):
+        clock = FakeClock(start_ns)
+        buckets = Buckets(per_minute=30, burst=1, clock=clock)
+        assert buckets.take("a") == 0
+        wait = buckets.take("a")
+        assert wait == 2
+        clock.offset += wait
+        assert buckets.wait("a") == 0 and buckets.take("a") == 0, start_ns
+
+
+NS = 10**9
+RATES = st.one_of(st.integers(1, 100_000), st.floats(min_value=0.01, max_value=1e5, allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(per_minute=RATES, burst=st.integers(1, 50), start_ns=st.integers(0, 2**62),
+       gaps_ns=st.lists(st.integers(0, 120 * NS), max_size=30), late_ns=st.integers(0, 10 * NS),
+       early_ns=st.integers(1, 10 * NS))
+def test_refill_instants_are_exact(per_minute, burst, start_ns, gaps_ns, late_ns, early_ns):
+    """For any rate, capacity and arrival times: the wait reported is exactly the time to the next
+    token, a request arriving at or after that instant is admitted, one arriving before it is refused
+    with exactly the rest of the wait."""
+    clock = FakeClock(start_ns)
+    buckets = Buckets(per_minute=per_minute, burst=burst, clock=clock)
+    interval = Fraction(60) / Fraction(per_minute)  # seconds per token, exactly
+    for gap in gaps_ns:  # some history of arrivals
+        clock.offset += Fraction(gap, NS)
+        buckets.take("k")
+    for _ in range(burst):  # empty the bucket now, whatever it held
+        buckets.take("k")
+    wait = buckets.take("k")
+    assert 0 < wait <= interval
+    assert buckets.wait("k") == wait  # asking again takes nothing
+    emptied_at = clock.offset
+    if wait * NS > early_ns:  # an integer nanosecond strictly before the refill instant
+        clock.offset = emptied_at + Fraction(early_ns, NS)
+        assert buckets.take("k") == wait - Fraction(early_ns, NS)
+    # At the first nanosecond at or after the exact refill instant (or any later one): admitted.
+    clock.offset = emptied_at + Fraction(math.ceil(wait * NS) + late_ns, NS)
+    assert buckets.wait("k") == 0
+    assert buckets.take("k") == 0
+
+
+def test_retry_after_rounds_an_exact_wait_up():
+    assert retry_seconds(Fraction(0)) == 1 and retry_seconds(Fraction(10)) == 10
+    assert retry_seconds(Fraction(10_000_000_001, NS)) == 11

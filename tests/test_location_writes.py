@@ -71,7 +71,8 @@ async def test_a_point_outside_the_county_is_saved_and_flagged(fresh_env, site):
         assert row["inside_county"] is not None and bool(row["inside_county"]) is expected
         change = await _latest_change(fresh_env, mine["id"])
         assert change["field"] == "location"
-        assert change["newValue"] == {"lat": lat, "lng": lng, "datum": "WGS84", "insideCounty": expected}
+        assert change["newValue"] == {"wgs84": {"lat": lat, "lng": lng}, "gcj02": answer["location"]["gcj02"],
+                                      "sourceDatum": "WGS84", "insideCounty": expected}
 
 
 async def test_a_gcj02_point_is_stored_as_its_wgs84_point(fresh_env, site):
@@ -95,4 +96,6 @@ async def test_a_gcj02_point_is_stored_as_its_wgs84_point(fresh_env, site):
     assert haversine_km(row["lat"], row["lng"], wgs_lat, wgs_lng) < 0.001  # within a metre of the GPS point
     assert (location["wgs84"]["lat"], location["wgs84"]["lng"]) == (row["lat"], row["lng"])
     change = await _latest_change(fresh_env, mine["id"])
-    assert change["newValue"]["datum"] == "GCJ02" and change["newValue"]["insideCounty"] is True
+    assert change["newValue"]["sourceDatum"] == "GCJ02" and change["newValue"]["insideCounty"] is True
+    assert change["newValue"]["gcj02"] == {"lat": shifted.lat, "lng": shifted.lon}  # as sent
+    assert change["newValue"]["wgs84"] == location["wgs84"]

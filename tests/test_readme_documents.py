@@ -1,6 +1,7 @@
 """What the README (and docs/) tell a user to paste must work as pasted.
 
-Every ```graphql block parses and validates against the checked-in schema.graphql
+Every ```graphql block, and every inline `...{ ... }` snippet in the text and tables, parses and
+validates against the checked-in schema.graphql
 (test_layout.py keeps that file equal to the served schema), and the accounts, region
 and mineral codes the text names exist in the dataset `make run` seeds.
 """
@@ -13,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSyntaxError, build_schema, parse, validate
+from graphql import (
+    GraphQLObjectType,
+    GraphQLSyntaxError,
+    NoUnusedFragmentsRule,
+    build_schema,
+    parse,
+    specified_rules,
+    validate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKDOWN = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -69,6 +78,75 @@ def test_graphql_block_is_valid_against_the_schema(block):
         pytest.fail(f"{block}: does not parse: {error.message} (line {error.locations[0].line} of the block)")
     errors = validate(SCHEMA, document)
     assert not errors, f"{block}: invalid against schema.graphql:\n" + "\n".join(e.message for e in errors)
+
+
+# --------------------------------------------------------------------------- inline snippets
+
+# An inline code span (single backticks, outside fenced blocks, possibly across lines) is a GraphQL
+# snippet when it holds a selection set: a `{`. Spans starting `{"` are JSON values (a history value's
+# shape), not documents. Argument-name notation without a selection (`mines(first:)`) names a field, it is
+# not something to paste, and is left out.
+INLINE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
+ALL_BUT_UNUSED_FRAGMENTS = [rule for rule in specified_rules if rule is not NoUnusedFragmentsRule]
+
+
+def inline_snippets(path: Path) -> list[Block]:
+    lines, fenced, heading, headings = [], False, "(top)", []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line.strip()):
+            fenced = not fenced
+            line = ""
+        elif fenced:
+            line = ""
+        elif line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        lines.append(line)
+        headings.append(heading)
+    text = "\n".join(lines)
+    found = []
+    for match in INLINE.finditer(text):
+        span = match.group(1)
+        if "{" in span and not span.lstrip().startswith('{"'):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(Block(path, line, headings[line - 1], " ".join(span.split())))
+    return found
+
+
+SNIPPETS = [snippet for path in MARKDOWN for snippet in inline_snippets(path)]
+
+
+def _wrappings(snippet: str):
+    """The snippet as a document: itself when it is one, else its fields under Query or Mutation, else a
+    fragment on the object type its fields belong to (variables then come from an operation around it)."""
+    if re.match(r"\s*(query|mutation|subscription|fragment)\b|\s*\{", snippet):
+        yield snippet, specified_rules
+        return
+    yield f"{{ {snippet} }}", specified_rules
+    yield f"mutation {{ {snippet} }}", specified_rules
+    for name, type_ in SCHEMA.type_map.items():
+        if isinstance(type_, GraphQLObjectType) and not name.startswith("__"):
+            yield f"fragment Snippet on {name} {{ {snippet} }}", ALL_BUT_UNUSED_FRAGMENTS
+
+
+def test_the_readme_has_inline_snippets():
+    readme = [s for s in SNIPPETS if s.path.name == "README.md"]
+    assert len(readme) >= 5 and any("mineralTypes" in s.text for s in readme), [str(s) for s in readme]
+
+
+@pytest.mark.parametrize("snippet", SNIPPETS, ids=str)
+def test_inline_snippet_is_valid_against_the_schema(snippet):
+    first_errors = None
+    for document, rules in _wrappings(snippet.text):
+        try:
+            parsed = parse(document)
+        except GraphQLSyntaxError as error:
+            pytest.fail(f"{snippet}: `{snippet.text}` does not parse: {error.message}")
+        errors = validate(SCHEMA, parsed, rules)
+        if not errors:
+            return
+        first_errors = first_errors or errors
+    pytest.fail(f"{snippet}: `{snippet.text}` is valid nowhere in schema.graphql:\n"
+                + "\n".join(e.message for e in first_errors))
 
 
 # --------------------------------------------------------------------------- names in the text

@@ -27,13 +27,20 @@ class CompletenessType:
         return cls(**{name: counts[name] for name in cls.__annotations__})
 
 
+LOCATION_VALUE = (
+    "The value before / after the change (null: none). A location is "
+    '{"wgs84": {"lat", "lng"}, "gcj02": {"lat", "lng"}, "sourceDatum", "insideCounty"}, as Mine.location shows it; '
+    "in a newValue the sourceDatum pair holds the numbers exactly as sent. A guarantor is {name, position, phone}."
+)
+
+
 @strawberry.type(name="MineChange", description="One audited change to a mine.")
 class MineChangeType:
     at: datetime
     username: str | None
     field: str = strawberry.field(description="location, or guarantor.<LEVEL>")
-    old_value: JSON | None
-    new_value: JSON | None
+    old_value: JSON | None = strawberry.field(description=LOCATION_VALUE)
+    new_value: JSON | None = strawberry.field(description=LOCATION_VALUE)
 
 
 @strawberry.type(name="GuarantorSuggestion")

@@ -12,7 +12,8 @@ from models import enums, geo
 from models.errors import BadUserInput
 from models.trees import RegionNode
 from resolvers.filters import FilterSpec
-from resolvers.mines import MinePage
+from resolvers.location_history import presented
+from resolvers.mines import MinePage, has_previous_page
 from resolvers.stats import mine_stats
 from schema.enums import Datum, DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
 from schema.types.campaign import MineChangeType
@@ -151,8 +152,8 @@ def _change(info: Info, row) -> MineChangeType:
         at=local_time(info.context, row.at),
         username=row.username,
         field=row.field,
-        old_value=None if row.old_value is None else json.loads(row.old_value),
-        new_value=None if row.new_value is None else json.loads(row.new_value),
+        old_value=None if row.old_value is None else presented(row.field, json.loads(row.old_value)),
+        new_value=None if row.new_value is None else presented(row.field, json.loads(row.new_value)),
     )
 
 
@@ -168,10 +169,17 @@ class MineEdgeType:
     node: MineType
 
 
-@strawberry.type(name="PageInfo")
+@strawberry.type(name="PageInfo", description="Relay's page information (forward pagination: first/after).")
 class PageInfoType:
     has_next_page: bool
-    end_cursor: str | None
+    end_cursor: str | None = strawberry.field(description="The last edge's cursor; null on an empty page.")
+    start_cursor: str | None = strawberry.field(description="The first edge's cursor; null on an empty page.")
+    page: strawberry.Private[MinePage]
+
+    @strawberry.field(description="True when the page was asked for `after` a cursor and mines of the list lie "
+                                  "before it; false on a first page.")
+    async def has_previous_page(self, info: Info) -> bool:
+        return await has_previous_page(info.context, self.page)
 
 
 @strawberry.type(name="MineConnection")
@@ -204,5 +212,6 @@ class MineConnectionType:
 
     @strawberry.field
     def page_info(self) -> PageInfoType:
-        end = self.page.cursors[-1] if self.page.cursors else None
-        return PageInfoType(has_next_page=self.page.has_next_page, end_cursor=end)
+        cursors = self.page.cursors
+        return PageInfoType(has_next_page=self.page.has_next_page, end_cursor=cursors[-1] if cursors else None,
+                            start_cursor=cursors[0] if cursors else None, page=self.page)

@@ -13,6 +13,7 @@ from resolvers.regions import region_children, region_parent
 from schema.enums import RegionLevel
 from schema.fast_execution import answered_directly
 from schema.inputs import MineFilterInput
+from schema.scoping import Scoping, filter_spec
 from models.trees import RegionNode
 from schema.types.campaign import CompletenessType
 from resolvers.stats import completeness, mine_stats
@@ -23,9 +24,10 @@ if TYPE_CHECKING:
 
 
 def region_counted(info: Info, raw_filter, node: RegionNode, measures, build):
-    """Counts of `node` under a filter, built into a GraphQL type (now, or awaitable)."""
+    """Counts of `node` under a filter (an input object or a coerced dict), built into a GraphQL
+    type (now, or awaitable)."""
     ctx = info.context
-    spec = parse_filter(raw_filter, ctx.scope, ctx.trees)
+    spec = filter_spec(ctx, raw_filter)
     loaders = ctx.loaders
     return counted(
         loaders.region_counts_now(measures, spec, node),
@@ -46,7 +48,8 @@ def counted_now(measures, build):
 
 
 def _children_now(region: RegionType, ctx, _arguments) -> list[RegionType]:
-    return [RegionType.of(child) for child in region_children(ctx, region.node)]
+    scoping = region.scoping.for_children()  # the statistics' arguments flow down (schema/scoping.py)
+    return [RegionType.of(child, scoping) for child in region_children(ctx, region.node)]
 
 
 @strawberry.type(name="Region")
@@ -55,10 +58,15 @@ class RegionType:
     name: str
     level: RegionLevel
     node: strawberry.Private[RegionNode]
+    scoping: strawberry.Private[Scoping]
 
     @classmethod
-    def of(cls, node: RegionNode) -> RegionType:
-        return cls(code=node.code, name=node.name, level=node.level, node=node)
+    def of(cls, node: RegionNode, scoping: Scoping | None = None) -> RegionType:
+        return cls(code=node.code, name=node.name, level=node.level, node=node, scoping=scoping or Scoping())
+
+    def _filter(self, info: Info, given) -> Any:
+        """The filter a statistic counts with: the one given, else the one the regions above gave it."""
+        return self.scoping.arguments(info.path.key, {"filter": given}).get("filter")
 
     @strawberry.field(description="Null at the caller's root region.")
     def parent(self, info: Info) -> Annotated["RegionType", strawberry.lazy("schema.types.region")] | None:
@@ -70,15 +78,17 @@ class RegionType:
     def children(self, info: Info) -> list[Annotated["RegionType", strawberry.lazy("schema.types.region")]]:
         return _children_now(self, info.context, {})
 
-    @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction).",
+    @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction). "
+                                  "Without a filter, the filter the same statistic has on the regions above.",
                       metadata=counted_now(mine_stats, MineStatsType.build))
     def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
-        return region_counted(info, filter, self.node, mine_stats, MineStatsType.build)
+        return region_counted(info, self._filter(info, filter), self.node, mine_stats, MineStatsType.build)
 
-    @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction).",
+    @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction). "
+                                  "Without a filter, the filter the same statistic has on the regions above.",
                       metadata=counted_now(completeness, CompletenessType.build))
     def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
-        return region_counted(info, filter, self.node, completeness, CompletenessType.build)
+        return region_counted(info, self._filter(info, filter), self.node, completeness, CompletenessType.build)
 
     @strawberry.field(description="Mines in this region, ordered by region code then mine code.")
     async def mines(
