@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import false, true
+from sqlalchemy import and_, false, true
 
 from models.enums import UserTier
 from models.mine import Mine
@@ -53,7 +53,15 @@ class Scope:
 
 
 def jurisdiction(scope: Scope | None, table: Any = Mine) -> ColumnElement[bool]:
-    """SQL predicate limiting `table` (Mine, Region, or the mine tally) to the caller's jurisdiction."""
+    """SQL predicate limiting `table` (Mine, Region, or the mine tally) to the caller's jurisdiction.
+
+    A revoked mine (作废) is in nobody's jurisdiction: it leaves every list, count and write
+    (the tally's triggers skip it likewise); its audit trail stays."""
+    inside = _inside(scope, table)
+    return and_(Mine.revoked_at.is_(None), inside) if table is Mine else inside
+
+
+def _inside(scope: Scope | None, table: Any) -> ColumnElement[bool]:
     if scope is None:
         return false()
     if scope.tier is UserTier.NATIONAL:

@@ -33,3 +33,5 @@ class AuditLog(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     # The client's network address (auth/throttle.py: the peer, or X-Forwarded-For from a trusted proxy).
     client: str | None = Field(default=None, max_length=64)
+    # The spreadsheet import that made this change (Mine.history's importId).
+    import_id: int | None = Field(default=None, foreign_key="mine_import.id")

@@ -85,3 +85,22 @@ class SupervisoryBody(LabelledEnum):
     CITY = ("CITY", "设区的市级应急管理部门")
     COUNTY = ("COUNTY", "县级应急管理部门")
     XPCC = ("XPCC", "新疆生产建设兵团应急管理部门")
+
+
+class VerificationState(LabelledEnum):
+    VERIFIED = ("VERIFIED", "已核实")
+    STALE = ("STALE", "核实后已变更")
+    UNVERIFIED = ("UNVERIFIED", "未核实")
+
+
+class ChangeRequestStatus(LabelledEnum):
+    PENDING = ("PENDING", "待审核")
+    APPROVED = ("APPROVED", "已批准")
+    REJECTED = ("REJECTED", "已驳回")
+
+
+class ImportAction(LabelledEnum):
+    CREATE = ("CREATE", "新增")
+    UPDATE = ("UPDATE", "修改")
+    UNCHANGED = ("UNCHANGED", "无变化")
+    REJECTED = ("REJECTED", "拒绝")

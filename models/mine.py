@@ -4,23 +4,37 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
+
+
+# What the statistics read (and the common filters), led by the county they group by.
+STATISTICS_COLUMNS = ("county_code", "category_code", "group_code", "mineral_code", "scale", "production_status",
+                      "workers_per_shift", "max_depth", "verification_state",
+                      "revoked_at")  # always null in this partial index, but SQLite needs it to cover
+
+# Every statement over mines carries `revoked_at IS NULL` (auth/scope.py): the indexes that lists
+# and counts read hold the live mines only, so that condition costs nothing and cannot steer a
+# plan to another index (a revoked mine is rare; it is still found by id or code).
+LIVE = text("revoked_at IS NULL")
+
+
+def live_index(name: str, *columns: str) -> Index:
+    return Index(name, *columns, sqlite_where=LIVE, postgresql_where=LIVE)
 
 
 class Mine(SQLModel, table=True):
     __tablename__ = "mine"
     __table_args__ = (
         # Keyset pagination order (region code, mine code) within any scope.
-        Index("ix_mine_county_code_code", "county_code", "code"),
+        live_index("ix_mine_county_code_code", "county_code", "code"),
         # The same order within a province's or city's scope: its pages seek to the cursor and
         # its counts group by county without a sort (tests/test_query_plans.py).
-        Index("ix_mine_province_county_code", "province_code", "county_code", "code"),
-        Index("ix_mine_city_county_code", "city_code", "county_code", "code"),
+        live_index("ix_mine_province_county_code", "province_code", "county_code", "code"),
+        live_index("ix_mine_city_county_code", "city_code", "county_code", "code"),
         Index("ix_mine_mineral", "mineral_code"),
         # Covers the county-grained statistics (see the migration that adds it).
-        Index("ix_mine_statistics", "county_code", "category_code", "group_code", "mineral_code", "scale",
-              "production_status", "workers_per_shift", "max_depth"),
+        live_index("ix_mine_statistics", *STATISTICS_COLUMNS),
         # The bounding-box prefilter of minesNear.
         Index("ix_mine_lat_lng", "lat", "lng"),
     )
@@ -60,6 +74,19 @@ class Mine(SQLModel, table=True):
 
     updated_at: datetime
     version: int = 1
+
+    # 核实: VerificationState. VERIFIED marks the basic data as of verified_at; a later change
+    # of a basic field (not location or guarantors) turns it STALE.
+    verification_state: str = Field(default="UNVERIFIED", max_length=12,
+                                    sa_column_kwargs={"server_default": "UNVERIFIED"})
+    verified_at: datetime | None = None
+    verified_by: str | None = Field(default=None, max_length=32)
+    verification_note: str | None = None
+
+    # 作废: a record created by mistake. A revoked mine leaves every list and count (the
+    # jurisdiction predicate excludes it, the tally triggers skip it); its audit trail stays.
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
 
 
 class Guarantor(SQLModel, table=True):

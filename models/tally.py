@@ -58,6 +58,9 @@ class MineTally(SQLModel, table=True):
 # Changing any of these columns of a mine moves it between tally rows.
 COUNTED_COLUMNS = ("county_code", "city_code", "province_code", "category_code", "production_status",
                    "scale", "workers_per_shift", "max_depth")
+# Since the registry can be maintained (issue "going live"), a revoked mine (作废) counts nowhere.
+# Migrations written before `revoked_at` existed build their triggers with `revocable=False`.
+REVOCABLE = "revoked_at"
 _KEY = "production_status, county_code, category_code"
 _SUMS = ("n", "n_large", "n_medium", "n_small", "n_over_workers", "n_over_depth")
 
@@ -74,37 +77,40 @@ def _terms(row: str) -> tuple[str, ...]:
     )
 
 
-def _apply(row: str, sign: int) -> str:
+def _apply(row: str, sign: int, revocable: bool) -> str:
     """Add (+1) or remove (-1) one mine's contribution, to its status's row and to the
-    `*` row: upserts valid on both databases."""
+    `*` row: upserts valid on both databases (the WHERE also settles SQLite's parse of
+    INSERT … SELECT … ON CONFLICT)."""
     values = ", ".join(f"{sign} * {term}" for term in _terms(row))
     updates = ", ".join(f"{s} = mine_tally.{s} + excluded.{s}" for s in _SUMS)
+    counted = f"{row}.{REVOCABLE} IS NULL" if revocable else "1 = 1"
     return "; ".join(
         f"INSERT INTO mine_tally ({_KEY}, province_code, city_code, {', '.join(_SUMS)}) "
-        f"VALUES ({status}, {row}.county_code, {row}.category_code, "
-        f"{row}.province_code, {row}.city_code, {values}) "
+        f"SELECT {status}, {row}.county_code, {row}.category_code, "
+        f"{row}.province_code, {row}.city_code, {values} WHERE {counted} "
         f"ON CONFLICT ({_KEY}) DO UPDATE SET {updates}, "
         "province_code = excluded.province_code, city_code = excluded.city_code"
         for status in (f"{row}.production_status", f"'{ALL_STATUSES}'")
     )
 
 
-def create_triggers(dialect: str) -> list[str]:
-    columns = ", ".join(COUNTED_COLUMNS)
+def create_triggers(dialect: str, revocable: bool = True) -> list[str]:
+    columns = ", ".join((*COUNTED_COLUMNS, REVOCABLE) if revocable else COUNTED_COLUMNS)
+    old, new = _apply("OLD", -1, revocable), _apply("NEW", 1, revocable)
     if dialect == "postgresql":
         return [
             "CREATE FUNCTION mine_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_apply('OLD', -1)}; END IF; "
-            f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {_apply('NEW', 1)}; END IF; "
+            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {old}; END IF; "
+            f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {new}; END IF; "
             "RETURN NULL; END $$",
             f"CREATE TRIGGER mine_tally AFTER INSERT OR DELETE OR UPDATE OF {columns} ON mine "
             "FOR EACH ROW EXECUTE FUNCTION mine_tally_apply()",
         ]
     return [
-        f"CREATE TRIGGER mine_tally_insert AFTER INSERT ON mine BEGIN {_apply('NEW', 1)}; END",
-        f"CREATE TRIGGER mine_tally_delete AFTER DELETE ON mine BEGIN {_apply('OLD', -1)}; END",
+        f"CREATE TRIGGER mine_tally_insert AFTER INSERT ON mine BEGIN {new}; END",
+        f"CREATE TRIGGER mine_tally_delete AFTER DELETE ON mine BEGIN {old}; END",
         f"CREATE TRIGGER mine_tally_update AFTER UPDATE OF {columns} ON mine "
-        f"BEGIN {_apply('OLD', -1)}; {_apply('NEW', 1)}; END",
+        f"BEGIN {old}; {new}; END",
     ]
 
 
@@ -114,14 +120,15 @@ def drop_triggers(dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS mine_tally_{event}" for event in ("insert", "delete", "update")]
 
 
-def rebuild_statements() -> list[str]:
+def rebuild_statements(revocable: bool = True) -> list[str]:
     """Recount the whole table from `mine` (after a bulk load or a TRUNCATE)."""
     sums = ", ".join(f"SUM({term})" for term in _terms("mine"))
     columns = f"{_KEY}, province_code, city_code, {', '.join(_SUMS)}"
+    counted = f" WHERE {REVOCABLE} IS NULL" if revocable else ""
     return [
         "DELETE FROM mine_tally",
         *(f"INSERT INTO mine_tally ({columns}) SELECT {status}, county_code, category_code, "
-          f"MIN(province_code), MIN(city_code), {sums} FROM mine GROUP BY {group}"
+          f"MIN(province_code), MIN(city_code), {sums} FROM mine{counted} GROUP BY {group}"
           for status, group in (("production_status", _KEY), (f"'{ALL_STATUSES}'", "county_code, category_code"))),
     ]
 
