@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     max_query_fields: int = 5_000  # fields of a document once its fragments are written out
     max_query_cost: int = 50_000  # objects a query may return, estimated before it runs
     max_body_bytes: int = 100_000
+    # A spreadsheet sent to POST /import or importMines (multipart); only those requests may be this big.
+    import_max_bytes: int = Field(20 * 1024 * 1024, ge=1)
     request_timeout_s: float = 15.0
     # Answers kept per process for repeated queries (0 turns the cache off).
     response_cache_mb: int = 128

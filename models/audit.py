@@ -35,3 +35,5 @@ class AuditLog(SQLModel, table=True):
     client: str | None = Field(default=None, max_length=64)
     # The spreadsheet import that made this change (Mine.history's importId).
     import_id: int | None = Field(default=None, foreign_key="mine_import.id")
+    # The mine's version this change produced: an import of an older export finds what changed since.
+    mine_version: int | None = None

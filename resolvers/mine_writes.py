@@ -14,7 +14,7 @@ import math
 import weakref
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from auth import audit
 from auth.audit import utcnow
@@ -85,29 +85,40 @@ async def update_location(
 ):
     mine = await get_mine(ctx, raw_id)
     require_location_editor(ctx.user, mine)
+    point = checked_point(ctx, mine.county_code, lat, lng, datum)
+
+    async def change(conn, locked, now) -> None:
+        await write_location(conn, ctx, locked, point, now)
+
+    return await _write(ctx, mine.id, expected_version, change)
+
+
+def checked_point(ctx, county_code: str, lat: float, lng: float, datum: Datum) -> dict:
+    """A location as sent, checked and converted: the columns it writes plus what was sent."""
     if not (math.isfinite(lat) and math.isfinite(lng)):
         raise BadUserInput(geo.NOT_FINITE)
     geo.check_in_china(lat, lng)
     wgs_lat, wgs_lng = geo.to_wgs84(lat, lng, datum.value)
-    inside = geo.inside_county(mine.county_code, wgs_lat, wgs_lng, ctx.settings.county_tolerance_km)
+    inside = geo.inside_county(county_code, wgs_lat, wgs_lng, ctx.settings.county_tolerance_km)
+    return {"lat": wgs_lat, "lng": wgs_lng, "source_datum": datum.value, "inside_county": inside,
+            "sent": (lat, lng)}
 
-    async def change(conn, locked, now) -> None:
-        await conn.execute(
-            update(Mine).where(Mine.id == locked.id).values(
-                lat=wgs_lat, lng=wgs_lng, source_datum=datum.value, inside_county=inside, location_updated_at=now,
-            )
-        )
-        # Both sides as Mine.location shows them, each datum under its own name (resolvers/location_history.py).
-        old = None if locked.lat is None else location_value(
-            locked.lat, locked.lng, locked.source_datum, locked.inside_county)
-        await audit.record(
-            conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username,
-            mine_id=locked.id, field="location", old=old,
-            new=location_value(wgs_lat, wgs_lng, datum.value, inside, sent=(lat, lng)),
-            request_id=ctx.request_id, at=now,
-        )
 
-    return await _write(ctx, mine.id, expected_version, change)
+async def write_location(conn: AsyncConnection, ctx, locked, point: dict, now, import_id: int | None = None) -> None:
+    """Store a checked point (`checked_point`) on the locked mine and audit it, inside the caller's
+    transaction (a mutation's or an import's)."""
+    columns = {k: v for k, v in point.items() if k != "sent"}
+    await conn.execute(update(Mine).where(Mine.id == locked.id).values(**columns, location_updated_at=now))
+    # Both sides as Mine.location shows them, each datum under its own name (resolvers/location_history.py).
+    old = None if locked.lat is None else location_value(
+        locked.lat, locked.lng, locked.source_datum, locked.inside_county)
+    await audit.record(
+        conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username,
+        mine_id=locked.id, field="location", old=old,
+        new=location_value(point["lat"], point["lng"], point["source_datum"], point["inside_county"],
+                           sent=point["sent"]),
+        request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
+    )
 
 
 async def set_guarantor(
@@ -123,18 +134,31 @@ async def set_guarantor(
     }
 
     async def change(conn, locked, now) -> None:
-        key = (Guarantor.mine_id == locked.id, Guarantor.level == level.value)
-        old = (await conn.execute(select(Guarantor).where(*key))).first()
-        values = {**person, "updated_at": now, "entered_by": ctx.user.account_id}
-        if old is None:
-            await conn.execute(insert(Guarantor).values(mine_id=locked.id, level=level.value, **values))
-        else:
-            await conn.execute(update(Guarantor).where(*key).values(**values))
-        await audit.record(
-            conn, "mine.guarantor", account_id=ctx.user.account_id, username=ctx.user.username,
-            mine_id=locked.id, field=f"guarantor.{level.value}",
-            old=None if old is None else {"name": old.name, "position": old.position, "phone": old.phone},
-            new=person, request_id=ctx.request_id, at=now,
-        )
+        await write_guarantor(conn, ctx, locked, level, person, now)
 
     return await _write(ctx, mine.id, expected_version, change)
+
+
+async def write_guarantor(
+    conn: AsyncConnection, ctx, locked, level: GuarantorLevel, person: dict | None, now,
+    import_id: int | None = None,
+) -> None:
+    """Set (a normalised {name, position, phone}) or clear (None: an import's 清空) one guarantor
+    level of the locked mine and audit it, inside the caller's transaction."""
+    key = (Guarantor.mine_id == locked.id, Guarantor.level == level.value)
+    old = (await conn.execute(select(Guarantor).where(*key))).first()
+    values = None if person is None else {**person, "updated_at": now, "entered_by": ctx.user.account_id}
+    if person is None:
+        if old is None:
+            return
+        await conn.execute(delete(Guarantor).where(*key))
+    elif old is None:
+        await conn.execute(insert(Guarantor).values(mine_id=locked.id, level=level.value, **values))
+    else:
+        await conn.execute(update(Guarantor).where(*key).values(**values))
+    await audit.record(
+        conn, "mine.guarantor", account_id=ctx.user.account_id, username=ctx.user.username,
+        mine_id=locked.id, field=f"guarantor.{level.value}",
+        old=None if old is None else {"name": old.name, "position": old.position, "phone": old.phone},
+        new=person, request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
+    )

@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_mine_change_request_status_mine", "mine_change_request", ["status", "mine_id"])
+    op.add_column("audit_log", sa.Column("mine_version", sa.Integer(), nullable=True))
     if dialect == "sqlite":  # SQLite adds a reference only inline (alembic would rebuild the table)
         op.execute("ALTER TABLE audit_log ADD COLUMN import_id INTEGER REFERENCES mine_import (id)")
     else:
@@ -129,6 +130,7 @@ def downgrade() -> None:
         op.execute(statement)
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("import_id")
+        batch.drop_column("mine_version")
     op.drop_index("ix_mine_change_request_status_mine", table_name="mine_change_request")
     op.drop_table("mine_change_request")
     op.drop_index("ix_mine_import_account_at", table_name="mine_import")
