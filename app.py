@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from auth.backend import BearerTokenBackend
 from auth.retention import daily_purge
+from export_http import routes as export_routes
 from graphql_view import MinegraphGraphQL
 from http_transport import TargetLimit
 from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine_for
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/healthz", health),
         Route("/readyz", ready),
+        *export_routes,  # GET /export/mines.xlsx|csv, stats.xlsx|csv, template.xlsx (export_http.py)
     ]
     if GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql-assets", StaticFiles(directory=Path(GRAPHIQL_DIR))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
 from models import enums
@@ -14,3 +16,12 @@ Datum = strawberry.enum(enums.Datum, name="Datum")
 ProductionStatus = strawberry.enum(enums.ProductionStatus, name="ProductionStatus")
 DevelopmentMethod = strawberry.enum(enums.DevelopmentMethod, name="DevelopmentMethod")
 SupervisoryBody = strawberry.enum(enums.SupervisoryBody, name="SupervisoryBody")
+
+
+@strawberry.enum(name="ExportKind", description="What exportLink downloads.")
+class ExportKind(Enum):
+    MINES_XLSX = "MINES_XLSX"
+    MINES_CSV = "MINES_CSV"
+    STATS_XLSX = "STATS_XLSX"
+    STATS_CSV = "STATS_CSV"
+    TEMPLATE = "TEMPLATE"

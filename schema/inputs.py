@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from enum import Enum
+
+import orjson
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 from schema.enums import DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
 
@@ -51,3 +56,21 @@ class ProfileInputType:
     name: str | None = None
     phone: str | None = None
     email: str | None = None
+
+
+def filter_json(value: MineFilterInput | None) -> str | None:
+    """A MineFilter as JSON with its GraphQL field and enum names (what /export/* reads back in
+    its `filter` parameter); fields left out or null are omitted. None for no filter."""
+    if value is None:
+        return None
+    given = {}
+    for field in dataclasses.fields(value):
+        item = getattr(value, field.name)
+        if item is None:
+            continue
+        if isinstance(item, list):
+            item = [i.value if isinstance(i, Enum) else i for i in item]
+        elif isinstance(item, Enum):
+            item = item.value
+        given[to_camel_case(field.name)] = item
+    return orjson.dumps(given).decode()

@@ -6,14 +6,17 @@ import strawberry
 from strawberry.types import Info
 
 from models import enums
+from models.errors import BadUserInput
+from resolvers.export_stats import MAX_DEPTH
+from resolvers.exports import export_link
 from resolvers.filters import parse_filter
 from resolvers.guarantors import suggestions
 from resolvers.mines import get_mine, mine_page
 from resolvers.nearby import mines_near
 from resolvers.minerals import mineral_types
 from resolvers.regions import get_region, root_region
-from schema.enums import Datum, GuarantorLevel
-from schema.inputs import MineFilterInput
+from schema.enums import Datum, ExportKind, GuarantorLevel
+from schema.inputs import MineFilterInput, filter_json
 from schema.permissions import IsAuthenticated
 from schema.prefetch import prefetch_region_counts
 from schema.types.account import DashboardType, UserType
@@ -82,3 +85,26 @@ class Query:
             )
             for p in people
         ]
+
+    @_authenticated(
+        "A signed download path for an export of the caller's scope (GET it on this service, no token "
+        "needed), valid 10 minutes and only while this session lasts and the account keeps its scope. "
+        "regionCode and filter narrow it as on mines; depth (stats only, 0-3, default 1) is the levels "
+        "below the root."
+    )
+    def export_link(
+        self, info: Info, kind: ExportKind, region_code: str | None = None, filter: MineFilterInput | None = None,
+        depth: int | None = None,
+    ) -> str:
+        ctx = info.context
+        if region_code is not None:
+            get_region(ctx, region_code)  # NOT_FOUND outside the scope, before anything is signed
+        parse_filter(filter, ctx.scope, ctx.trees)  # refused now rather than when the link is used
+        stats = kind in (ExportKind.STATS_XLSX, ExportKind.STATS_CSV)
+        if depth is not None and not (stats and 0 <= depth <= MAX_DEPTH):
+            raise BadUserInput(f"层级数 depth 只用于统计导出，取 0 到 {MAX_DEPTH} / depth is for STATS_* only, "
+                               f"from 0 to {MAX_DEPTH}")
+        params = {} if kind is ExportKind.TEMPLATE else {"regionCode": region_code, "filter": filter_json(filter)}
+        if depth is not None:
+            params["depth"] = str(depth)
+        return export_link(ctx.user, ctx.settings, kind.value, params)

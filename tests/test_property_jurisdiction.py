@@ -26,12 +26,14 @@ checks against the recount), jurisdiction_roots and jurisdiction_mine_roots (the
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 
 import prcoords
 import pytest
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from jurisdiction_checks import Case, error_codes, record_failure, send
@@ -41,8 +43,8 @@ from jurisdiction_roots import Dashboard, Me, MineralTypes, Region, RegionLevelS
 from jurisdiction_strategies import (
     BOGUS_MINE_IDS, BOGUS_MINERALS, draw_caller, mine_filters, page_sizes, region_code_values,
 )
-from jurisdiction_world import FIGURES, PROPERTY, Setup, module_setup
-from reference_props import CONTRACT_CODES, GUARANTOR_LEVELS, NEAR_RESULTS, Who
+from jurisdiction_world import CASES, FIGURES, PROPERTY, Setup, module_setup
+from reference_props import CONTRACT_CODES, GUARANTOR_LEVELS, NEAR_RESULTS, Who, filter_problems, matches_all
 
 pytestmark = pytest.mark.property
 
@@ -211,3 +213,29 @@ async def test_a_refused_field_beside_a_shared_count_is_an_error_not_a_crash(set
     assert [(e.get("extensions") or {}).get("code") for e in result.errors or []] == ["BAD_USER_INPUT"]
     assert result.data["region"] is None and result.data["dashboard"]["stats"]["total"] > 0
 
+
+
+# --------------------------------------------------------------------------- the export (GET /export/mines.csv)
+
+
+@settings(PROPERTY, max_examples=max(50, CASES // 10))
+@given(data=st.data())
+async def test_every_export_equals_the_reference(setup, data):
+    """A random caller's mine export, with a random MineFilter as the `filter` parameter, holds
+    exactly the reference's mines in the API's order, or is refused with the reference's code."""
+    s, env = setup, setup.env
+    username, who, token = draw_caller(data, s)
+    spec = data.draw(mine_filters(s, username), label="filter")
+    params = {} if spec is None else {"filter": json.dumps(spec, ensure_ascii=False)}
+    response = await env.client.get("/export/mines.csv", params=params, headers={"Authorization": f"Bearer {token}"})
+    FIGURES["path Export"] += 1
+    expected = filter_problems(spec, s.world, who)
+    if expected:
+        code = response.json()["errors"][0]["extensions"]["code"]
+        assert code in expected and response.status_code == {"NOT_FOUND": 404}.get(code, 400), response.text
+        return
+    assert response.status_code == 200, response.text
+    codes = [row[0] for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline=""))][1:]
+    listed = sorted((m for m in s.world.visible_mines(who) if matches_all(m, spec, s.world)),
+                    key=lambda m: (m["county_code"], m["code"]))
+    assert codes == [m["code"] for m in listed]
