@@ -18,7 +18,7 @@ from models.geo import check_in_china
 from spreadsheets.cells import KEEP, CellError, as_written, is_clear
 from spreadsheets.coordinates import SWAPPED, datum, degrees, looks_swapped
 
-_CLEAR_ALL = ("“清空”会清除整组信息，同组的其他列请留空或同样填写“清空” / 清空 clears the whole group: leave "
+_CLEAR_ALL = ("填写“清空”会清除整组信息，同组的其他列请留空或同样填写“清空” / 清空 clears the whole group: leave "
               "its other columns empty or write 清空 there too")
 _PERSON_PARTS = (("name", "姓名"), ("position", "职务"), ("phone", "电话"))
 

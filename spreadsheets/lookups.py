@@ -77,7 +77,7 @@ class Lookups:
             if not scope.covers(node):
                 raise _unknown_region(code)
             if node.level is not RegionLevel.COUNTY:
-                raise CellError(f"“{code} {node.name}”不是县级行政区划，请填写矿山所在区县的代码 / {code} "
+                raise CellError(f"行政区划“{code} {node.name}”不是县级行政区划，请填写矿山所在区县的代码 / {code} "
                                 f"({node.name}) is not county-level: give the code of the mine's county")
             return Region(code)
         entry = retired_regions().get(code)
@@ -109,7 +109,7 @@ class Lookups:
         if len(inside) == 1:
             return Region(inside[0].code)
         if len(inside) > 1:
-            raise CellError(f"“{written}”对应多个区县，请写出上级地名或改填行政区划代码：{self._listed(inside)} / "
+            raise CellError(f"所属行政区域“{written}”对应多个区县，请写出上级地名或改填行政区划代码：{self._listed(inside)} / "
                             f"{written!r} names several counties: add the province or city, or give the code: "
                             + ", ".join(f"{n.code} ({n.name})" for n in inside))
         # A retired county by name (山东省莱芜市莱城区): only when one retired entry fits.
@@ -141,13 +141,13 @@ class Lookups:
             group = next((n for n in self.trees.minerals.values() if n.name == text), None)
             if group is not None and group.level < 3:
                 leaves = [m.name for m in _leaves(group)][:12]
-                raise CellError(f"“{text}”是矿种大类，请填写具体矿种，如：{'、'.join(leaves)} / {text!r} is a "
+                raise CellError(f"开采矿种“{text}”是矿种大类，请填写具体矿种，如：{'、'.join(leaves)} / {text!r} is a "
                                 f"group of minerals: write one mineral, e.g. {', '.join(leaves)}")
             raise CellError(f"无法识别的开采矿种“{as_written(value)}”，请填写矿种名称或代码 / unknown mineral "
                             f"{as_written(value)!r}: write a mineral's name or code")
         if node.level != 3:
             leaves = [m.name for m in _leaves(node)][:12]
-            raise CellError(f"“{node.name}”（{node.code}）是矿种大类，请填写具体矿种，如：{'、'.join(leaves)} / "
+            raise CellError(f"开采矿种“{node.name}”（{node.code}）是矿种大类，请填写具体矿种，如：{'、'.join(leaves)} / "
                             f"{node.name} ({node.code}) is a group of minerals: write one mineral, e.g. "
                             + ", ".join(leaves))
         return node.code

@@ -29,7 +29,7 @@ MAX_MINE_NAME = 100
 REQUIRED_FOR_NEW = ("name", "regionCode", "mineralCode", "designCapacity", "capacityUnit", "developmentMethod",
                     "maxDepth", "workersPerShift", "productionStatus", "supervisoryBody")
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
-_REQUIRED_VALUE = ("“清空”只能清除可选项，本列必须有值 / 清空 clears optional values only: this column needs a value")
+_REQUIRED_VALUE = ("填写“清空”只能清除可选项，本列必须有值 / 清空 clears optional values only: this column needs a value")
 
 
 @dataclass
