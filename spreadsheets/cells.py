@@ -79,6 +79,9 @@ def split_quantity(value: object) -> tuple[Decimal, str]:
     if match is None:
         raise CellError(f"无法识别的数字“{text}” / not a number: {text!r}")
     sign, digits, unit = match.groups()
+    if unit[:1] in set("0123456789,."):  # "1,2" or "1,20,0": not a thousands separator
+        raise CellError(f"无法识别的数字“{text}”，千位分隔符应每三位一个 / not a number: {text!r} (thousands "
+                        "separators go every three digits)")
     try:
         number = Decimal(sign + digits.replace(",", "").replace(" ", ""))
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals

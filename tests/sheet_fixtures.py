@@ -16,6 +16,7 @@ YUNNAN = Scope(UserTier.PROVINCE, "530000")
 KUNMING = Scope(UserTier.CITY, "530100")
 BEIJING = Scope(UserTier.PROVINCE, "110000")
 SHANDONG = Scope(UserTier.PROVINCE, "370000")
+JIANGSU = Scope(UserTier.PROVINCE, "320000")
 
 # The template's required columns and one good row for them (labels as the export writes them).
 GOOD = {
