@@ -99,12 +99,14 @@ def _open(source: Source) -> tuple[IO[bytes], bool]:
 
 
 def _xlsx_rows(stream: IO[bytes]) -> Iterator[tuple[int, tuple]]:
-    import openpyxl  # imported here: a CSV import does not pay for it
     from zipfile import BadZipFile
+
+    import openpyxl  # imported here: a CSV import does not pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as error:
+    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
         raise BadUserInput(f"无法读取该 XLSX 文件 / the XLSX file cannot be read: {error}") from None
     try:
         sheet = book[SHEET_NAME] if SHEET_NAME in book.sheetnames else book.worksheets[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -35,6 +36,14 @@ def _xlsxwriter(path, sheets: dict[str, list[list]], merges=()) -> None:
 def _csv(rows: list[list], encoding: str, bom: bytes = b"") -> bytes:
     text = "\r\n".join(",".join(str(cell) for cell in row) for row in rows) + "\r\n"
     return bom + text.encode(encoding)
+
+
+def _zip_of(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
 
 
 def _all(source):
@@ -149,6 +158,7 @@ def test_region_by_path_column_alone_is_enough():
     ("标题\n说明\n".encode(), "表头"),
     (_csv([LABELS + ["矿山名称"], ROW + ["x"]], "utf-8"), "两次"),
     (b"PK\x03\x04not really a zip", "XLSX"),
+    (_zip_of({"word/document.xml": "<w/>"}), "XLSX"),  # a zip, but not a workbook
 ])
 def test_refusals(data, words):
     with pytest.raises(BadUserInput) as caught:
