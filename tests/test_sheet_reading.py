@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import codecs
 import io
+import tracemalloc
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import openpyxl
 import pytest
@@ -182,3 +184,39 @@ def test_rows_are_lazy_and_the_file_closes(tmp_path):
 def test_every_template_label_is_recognised():
     header, _ = _all(_csv([[column.label for column in COLUMNS]], "utf-8"))
     assert header.unknown == [] and len(header.columns) == len(COLUMNS)
+
+
+def _peak_while_reading(path) -> int:
+    tracemalloc.start()
+    try:
+        header, rows = read_sheet(path)
+        assert sum(1 for _ in rows) > 0
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_xlsx_rows_stream_in_bounded_memory(tmp_path):
+    """Ten times the rows, not ten times the memory: rows are read one at a time (the full
+    100,000-row figures are in docs/import-format.md, from bench/sheet_readers.py)."""
+    paths = {}
+    for rows in (200, 2000):
+        paths[rows] = tmp_path / f"{rows}.xlsx"
+        _xlsxwriter(paths[rows], {"矿山": [LABELS, *([ROW] * rows)]})
+    _peak_while_reading(paths[200])  # imports and first-use caches out of the way
+    small, large = _peak_while_reading(paths[200]), _peak_while_reading(paths[2000])
+    assert large < 2 * small + 1_000_000, (small, large)
+
+
+def test_concurrent_reads_share_nothing(tmp_path):
+    paths = []
+    for index in range(4):
+        paths.append(tmp_path / f"{index}.xlsx")
+        _xlsxwriter(paths[-1], {"矿山": [LABELS, *([[ROW[0], f"矿{index}-{n}", *ROW[2:]] for n in range(300)])]})
+
+    def names(path):
+        _, rows = read_sheet(path)
+        return {raw["矿山名称"].split("-")[0] for _, raw in rows}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(names, paths)) == [{f"矿{index}"} for index in range(4)]
