@@ -35,11 +35,12 @@ async def record(
     request_id: str | None = None,
     at: datetime | None = None,
     client: str | None = None,
+    import_id: int | None = None,
 ) -> None:
     await conn.execute(
         insert(AuditLog).values(
             at=at or utcnow(), account_id=account_id, username=username, action=action,
             mine_id=mine_id, field=field, old_value=as_json(old), new_value=as_json(new),
-            request_id=request_id, client=client[:64] if client else None,
+            request_id=request_id, client=client[:64] if client else None, import_id=import_id,
         )
     )
