@@ -268,3 +268,7 @@ query VerificationDrillDown($filter: MineFilter) {{
   mines(filter: $filter, first: 1) {{ totalCount }}
 }}
 """
+
+VERIFICATION_HOME = """
+query VerificationHome { dashboard { pendingChangeRequests verification { total verified stale unverified } } }
+"""

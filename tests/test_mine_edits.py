@@ -13,7 +13,7 @@ from conftest import build_env
 from error_language import assert_bilingual
 from queries import (
     CHANGE_REQUESTS, CREATE_MINE, DASHBOARD, LOGIN, MINE_EDIT, MINES, PROPOSE_CHANGE, REGION_STATS, REVIEW_CHANGE,
-    REVOKE_MINE, UPDATE_LOCATION, UPDATE_MINE, VERIFICATION_DRILL_DOWN, VERIFY_MINE,
+    REVOKE_MINE, UPDATE_LOCATION, UPDATE_MINE, VERIFICATION_DRILL_DOWN, VERIFICATION_HOME, VERIFY_MINE,
 )
 from seed.reference import derive_scale
 
@@ -404,3 +404,48 @@ async def test_change_request_flow(edit_env, places):
     rest = await env.gql(CHANGE_REQUESTS, {"first": 5, "after": first_page["pageInfo"]["endCursor"]}, own)
     assert [e["node"]["id"] for e in rest.data["mineChangeRequests"]["edges"]] == [request["id"]]
     assert re.fullmatch(r"[A-Za-z0-9_-]+", first_page["pageInfo"]["endCursor"])
+
+
+# --------------------------------------------------------------------------- the response cache
+
+
+async def test_a_cached_read_is_not_stale_after_each_new_mutation(edit_env, places):
+    env, db = edit_env, edit_env.db
+    county = places["county"]
+    token = await _token(env, f"{county}-001")
+    mines = _mines_in(db, county, 8)
+    target, proposer, doomed = mines[0], mines[1], mines[-1]
+    own = await _token(env, proposer["code"])
+
+    async def home():
+        first = await env.gql(VERIFICATION_HOME, {}, token)
+        second = await env.gql(VERIFICATION_HOME, {}, token)
+        assert second.cache in ("hit", "shared"), second.cache  # the read is cached ...
+        assert second.data == first.data
+        return first.data["dashboard"]
+
+    async def version(mine):
+        return _one(db, "SELECT version FROM mine WHERE id = ?", mine["id"])[0]
+
+    before = await home()
+    assert (await env.gql(VERIFY_MINE, {"id": str(target["id"]), "v": await version(target)}, token)).errors is None
+    after = await home()  # ... and not served once a mutation changed what it shows
+    assert after["verification"]["verified"] == before["verification"]["verified"] + 1
+    workers = _one(db, "SELECT workers_per_shift FROM mine WHERE id = ?", target["id"])[0]
+    assert (await env.gql(UPDATE_MINE, {"id": str(target["id"]), "input": {"workersPerShift": workers + 1}},
+                          token)).errors is None
+    stale = await home()
+    assert stale["verification"]["stale"] == after["verification"]["stale"] + 1
+    proposed = await env.gql(PROPOSE_CHANGE, {"id": str(proposer["id"]), "input": {"maxDepth": 433.0}}, own)
+    assert proposed.errors is None, proposed.errors
+    pending = await home()
+    assert pending["pendingChangeRequests"] == stale["pendingChangeRequests"] + 1
+    reviewed = await env.gql(REVIEW_CHANGE, {"id": proposed.data["proposeMineChange"]["id"], "approve": False}, token)
+    assert reviewed.errors is None
+    assert (await home())["pendingChangeRequests"] == stale["pendingChangeRequests"]
+    assert (await env.gql(REVOKE_MINE, {"id": str(doomed["id"]), "reason": "测试作废"}, token)).errors is None
+    assert (await home())["verification"]["total"] == stale["verification"]["total"] - 1
+    created = await env.gql(CREATE_MINE, {"input": _input(county, mineralCode=target["mineral_code"],
+                                                           capacityUnit=target["capacity_unit"])}, token)
+    assert created.errors is None, created.errors
+    assert (await home())["verification"]["total"] == stale["verification"]["total"]
