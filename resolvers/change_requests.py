@@ -22,10 +22,10 @@ from models.enums import ChangeRequestStatus
 from models.errors import BadUserInput, Conflict, NotFound, quoted
 from models.mine import Mine
 from models.registry_io import MineChangeRequest
-from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.cursors import BAD_CURSOR, decode_cursor, encode_cursor
 from resolvers.mine_edits import apply_mine_changes, plan_mine_changes
 from resolvers.mine_writes import _one_writer, _write
-from resolvers.mines import get_mine
+from resolvers.mines import get_mine, page_size
 from auth.scope import jurisdiction
 
 if TYPE_CHECKING:
@@ -151,11 +151,7 @@ class RequestPage:
 async def request_page(ctx: Context, status: ChangeRequestStatus | None, first: int | None,
                        after: str | None) -> RequestPage:
     """Requests of the mines in the caller's jurisdiction, newest first (keyset on the id)."""
-    limit = ctx.settings.max_page_size
-    first = 20 if first is None else first
-    if not 0 <= first <= limit:
-        raise BadUserInput(f"每页条数 first 必须在 0 到 {limit} 之间（当前为 {first}） / "
-                           f"first must be between 0 and {limit} (got {first})")
+    first = page_size(ctx, first)
     secret = ctx.settings.resolved_secret_key()
     conditions = [jurisdiction(ctx.scope)]
     if status is not None:
@@ -165,8 +161,7 @@ async def request_page(ctx: Context, status: ChangeRequestStatus | None, first: 
     if after is not None:
         kind, last = decode_cursor(secret, after)
         if kind != _CURSOR_KIND or not last.isdigit():
-            raise BadUserInput("分页游标无效，请使用本服务返回的 endCursor 或 cursor / malformed or foreign cursor: "
-                               "pass an endCursor/cursor value this service returned")
+            raise BadUserInput(BAD_CURSOR)  # a mine list's cursor
         page_conditions.append(MineChangeRequest.id < int(last))
     statement = listed.where(and_(*page_conditions)).order_by(MineChangeRequest.id.desc()).limit(first + 1)
     counted = (select(func.count()).select_from(MineChangeRequest).join(Mine, Mine.id == MineChangeRequest.mine_id)

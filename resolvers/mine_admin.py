@@ -19,10 +19,10 @@ from auth.sessions import revoke_sessions
 from auth.validation import normalize_name
 from models.account import Account
 from models.enums import VerificationState
-from models.errors import BadUserInput, Conflict
+from models.errors import BadUserInput
 from models.mine import Mine
 from resolvers.mine_edits import apply_mine_changes, insert_mine, plan_mine_changes
-from resolvers.mine_writes import _one_writer, _write
+from resolvers.mine_writes import _one_writer, _write, version_conflict
 from resolvers.mines import get_mine
 
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ async def update_mine(ctx: Context, raw_id: str, values: dict[str, Any], expecte
     require_mine_editor(ctx.user, mine)
     if not plan_mine_changes(mine, values, ctx.trees, scope=ctx.scope).changes:
         if expected_version is not None and expected_version != mine.version:
-            raise Conflict(f"矿山信息已被修改 / the mine changed since you read it: it is at version {mine.version}, "
-                           f"not {expected_version}; reload it and try again")
+            raise version_conflict(mine.version, expected_version)
         return mine
 
     async def change(conn, locked, now) -> None:
@@ -101,8 +100,7 @@ async def verify_mine(ctx: Context, raw_id: str, expected_version: int, note: st
         row = (await conn.execute(verified)).first()
         if row is None:
             current = (await conn.execute(select(Mine.version).where(Mine.id == mine.id))).scalar()
-            raise Conflict(f"矿山信息已被修改 / the mine changed since you read it: it is at version {current}, "
-                           f"not {expected_version}; reload it and verify again")
+            raise version_conflict(current, expected_version)
         await audit.record(
             conn, "mine.verify", account_id=ctx.user.account_id, username=ctx.user.username, mine_id=mine.id,
             field="verification", old=mine.verification_state,
