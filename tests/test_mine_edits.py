@@ -4,8 +4,10 @@ audit and history, STALE on a basic change, recounts, revocation, conflicts."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from contextlib import AsyncExitStack
+from types import SimpleNamespace
 
 import pytest
 
@@ -449,3 +451,68 @@ async def test_a_cached_read_is_not_stale_after_each_new_mutation(edit_env, plac
                                                            capacityUnit=target["capacity_unit"])}, token)
     assert created.errors is None, created.errors
     assert (await home())["verification"]["total"] == stale["verification"]["total"]
+
+
+# --------------------------------------------------------------------------- concurrency, the import's core
+
+
+async def test_concurrent_updates_with_one_expected_version_one_wins(edit_env, places):
+    env, db = edit_env, edit_env.db
+    mine = _mines_in(db, places["county"], 7)[6]
+    version = _one(db, "SELECT version FROM mine WHERE id = ?", mine["id"])[0]
+    tokens = [await _token(env, f"{places['county']}-001"), await _token(env, f"{places['city']}-001")]
+    results = await asyncio.gather(*(
+        env.gql(UPDATE_MINE, {"id": str(mine["id"]), "input": {"workersPerShift": 40 + i}, "v": version}, token)
+        for i, token in enumerate(tokens)))
+    assert sorted(r.codes[0] if r.errors else "ok" for r in results) == ["CONFLICT", "ok"]
+    winner = next(r for r in results if not r.errors).data["updateMine"]
+    row = _one(db, "SELECT version, workers_per_shift FROM mine WHERE id = ?", mine["id"])
+    assert tuple(row) == (version + 1, winner["workersPerShift"])
+
+
+async def test_the_core_applies_inside_a_callers_transaction_with_an_import_id(edit_env, places):
+    """What the spreadsheet import calls: plan, then apply/insert in its own transaction."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select, update
+
+    from models.db import make_engine
+    from models.errors import BadUserInput
+    from models.mine import Mine
+    from models.registry_io import MineImport
+    from models.trees import load_trees
+    from resolvers.mine_edits import apply_mine_changes, insert_mine, plan_mine_changes
+
+    env, db = edit_env, edit_env.db
+    engine = make_engine(env.settings.database_url)
+    try:
+        trees = await load_trees(engine)
+        account = _one(db, "SELECT id, username FROM account WHERE username = ?", f"{places['county']}-001")
+        ctx = SimpleNamespace(user=SimpleNamespace(account_id=account[0], username=account[1]),
+                              request_id="import-test", trees=trees, settings=env.settings)
+        mine = _mines_in(db, places["county"], 8)[5]
+        with pytest.raises(BadUserInput, match="maxDepth"):
+            plan_mine_changes(None, {"maxDepth": -1}, trees)
+        now = datetime.now(UTC)
+        async with engine.begin() as conn:
+            import_id = (await conn.execute(insert(MineImport).values(
+                at=now, account_id=account[0], username=account[1], scope_key="test", applied=True,
+            ).returning(MineImport.id))).scalar_one()
+            locked = (await conn.execute(update(Mine).where(Mine.id == mine["id"]).values(updated_at=now)
+                                         .returning(*Mine.__table__.c))).first()
+            plan = plan_mine_changes(locked, {"workersPerShift": 3, "name": "导入改名矿"}, trees)
+            await apply_mine_changes(conn, ctx, locked, plan.columns, plan.changes, now, import_id, bump=True)
+            new = plan_mine_changes(None, {**_input(places["county"], mineralCode=mine["mineral_code"]),
+                                           "capacityUnit": mine["capacity_unit"], "scale": "SMALL",
+                                           "scaleNote": "导入"}, trees)
+            row, password = await insert_mine(conn, ctx, new.columns, now, import_id)
+            assert password and row.code.startswith(f"C{places['county']}")
+            stored = (await conn.execute(select(Mine.version).where(Mine.id == mine["id"]))).scalar_one()
+            assert stored == locked.version + 1
+    finally:
+        await engine.dispose()
+    history = (await env.gql(MINE_EDIT, {"id": str(mine["id"])}, await _token(env, f"{places['county']}-001")))
+    entries = history.data["mine"]["history"]
+    assert {h["field"] for h in entries if h["importId"] == str(import_id)} == {"workersPerShift", "name"}
+    created = _one(db, "SELECT import_id FROM audit_log WHERE action = 'mine.create' AND mine_id = ?", row.id)
+    assert created[0] == import_id
