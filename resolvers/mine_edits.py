@@ -250,6 +250,10 @@ async def apply_mine_changes(
     if bump:
         values.update(version=Mine.version + 1, updated_at=now)
     await conn.execute(update(Mine).where(Mine.id == locked_row.id).values(**values))
+    if "county_code" in columns:
+        # An enterprise account's scope is its mine's county (auth/users.py): it moves with the mine.
+        await conn.execute(update(Account).where(Account.mine_id == locked_row.id)
+                           .values(region_code=columns["county_code"]))
     for change in changes:
         await audit.record(
             conn, "mine.update", account_id=ctx_like.user.account_id, username=ctx_like.user.username,

@@ -516,3 +516,22 @@ async def test_the_core_applies_inside_a_callers_transaction_with_an_import_id(e
     assert {h["field"] for h in entries if h["importId"] == str(import_id)} == {"workersPerShift", "name"}
     created = _one(db, "SELECT import_id FROM audit_log WHERE action = 'mine.create' AND mine_id = ?", row.id)
     assert created[0] == import_id
+
+
+async def test_moving_a_mine_to_another_county_moves_its_account(edit_env, places):
+    env, db = edit_env, edit_env.db
+    mine = _mines_in(db, places["county"], 8)[4]
+    other = _one(db, "SELECT code FROM region WHERE parent_code = ? AND level = 'COUNTY' AND code != ? ORDER BY code "
+                     "LIMIT 1", places["city"], places["county"])[0]
+    token = await _token(env, f"{places['city']}-001")
+    moved = await env.gql(UPDATE_MINE, {"id": str(mine["id"]), "input": {"regionCode": other,
+                                                                         "supervisoryBody": "CITY"}}, token)
+    assert moved.errors is None, moved.errors
+    assert moved.data["updateMine"]["region"]["code"] == other and moved.data["updateMine"]["code"] == mine["code"]
+    row = _one(db, "SELECT county_code, city_code, province_code FROM mine WHERE id = ?", mine["id"])
+    assert tuple(row) == (other, places["city"], places["province"])
+    assert _one(db, "SELECT region_code FROM account WHERE mine_id = ?", mine["id"])[0] == other
+    own = await env.gql(MINE_EDIT, {"id": str(mine["id"])}, await _token(env, mine["code"]))
+    assert own.errors is None and own.data["mine"]["region"]["code"] == other
+    before = await env.gql(UPDATE_MINE, {"id": str(mine["id"]), "input": {"regionCode": places["far"]}}, token)
+    assert before.codes == ["NOT_FOUND"]  # a county outside the caller's jurisdiction: as unknown
