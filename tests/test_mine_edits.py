@@ -535,3 +535,31 @@ async def test_moving_a_mine_to_another_county_moves_its_account(edit_env, place
     assert own.errors is None and own.data["mine"]["region"]["code"] == other
     before = await env.gql(UPDATE_MINE, {"id": str(mine["id"]), "input": {"regionCode": places["far"]}}, token)
     assert before.codes == ["NOT_FOUND"]  # a county outside the caller's jurisdiction: as unknown
+
+
+async def test_a_capacity_in_another_unit_keeps_the_scale(edit_env, places):
+    """The scale table compares in its own unit: no conversion is guessed (docs/api.md)."""
+    from models.db import make_engine
+    from models.errors import BadUserInput
+    from models.trees import load_trees
+    from resolvers.mine_edits import plan_mine_changes
+
+    env, db = edit_env, edit_env.db
+    engine = make_engine(env.settings.database_url)
+    try:
+        trees = await load_trees(engine)
+    finally:
+        await engine.dispose()
+    row = dict(_one(db, "SELECT * FROM mine WHERE scale_override_note IS NULL AND revoked_at IS NULL "
+                        "ORDER BY id LIMIT 1"))
+    mine = SimpleNamespace(**{**row, "capacity_unit": "立方米/日"})  # not the scale row's unit
+    plan = plan_mine_changes(mine, {"designCapacity": row["design_capacity"] * 1000}, trees)
+    assert [c["field"] for c in plan.changes] == ["designCapacity"]  # the scale stays
+    assert plan.warnings and "capacityUnit" in plan.warnings[0]
+    same_unit = plan_mine_changes(SimpleNamespace(**row), {"designCapacity": 1e12}, trees)
+    assert {c["field"] for c in same_unit.changes} <= {"designCapacity", "scale"} and not same_unit.warnings
+    new = {**_input(row["county_code"], mineralCode=row["mineral_code"]), "capacityUnit": "立方米/日"}
+    with pytest.raises(BadUserInput, match="scaleNote"):
+        plan_mine_changes(None, new, trees)
+    overridden = plan_mine_changes(None, {**new, "scale": "SMALL", "scaleNote": "许可证载明"}, trees)
+    assert overridden.columns["scale"] == "SMALL" and overridden.columns["scale_override_note"] == "许可证载明"
