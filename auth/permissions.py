@@ -52,3 +52,27 @@ def require_guarantor_editor(user: CurrentUser, mine, level: GuarantorLevel) -> 
         + f" may set the {level.value} guarantor",
         mine,
     )
+
+
+def is_region_chief(user: CurrentUser) -> bool:
+    """A region's -001 account: the province, city or county one holds that level's guarantor
+    role (an explicit column); the nation has no guarantor level, so its -001 is known by number."""
+    if user.tier in (UserTier.PROVINCE, UserTier.CITY, UserTier.COUNTY):
+        return user.guarantor_level is not None
+    return user.tier is UserTier.NATIONAL and user.username == f"{user.region_code}-001"
+
+
+def require_mine_editor(user: CurrentUser, mine=None) -> None:
+    """Basic data (create, update, revoke, verify, review a change request): the -001 account of
+    the mine's county, city, province or the nation. The mine is one the caller sees (the resolver
+    found it in the jurisdiction), so a -001 account sees only mines of its own region."""
+    if not is_region_chief(user):
+        raise _forbidden("只有矿山所在县、市、省或国家的 -001 账号可以维护矿山基础信息 / only the -001 account "
+                         "of the mine's county, city, province or the nation may edit its basic data", mine)
+
+
+def require_own_mine(user: CurrentUser, mine) -> None:
+    """A change request is the mine's own report: only its enterprise account files one."""
+    if user.tier is not UserTier.ENTERPRISE or user.mine_id != mine.id:
+        raise _forbidden("只有矿山企业账号可以申报本矿基础信息变更 / only the mine's own account may propose "
+                         "changes to its basic data", mine)

@@ -171,9 +171,10 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _FIELD_LABELS = {"name": "姓名", "position": "职务"}
 
 
-def normalize_name(raw: object, field: str = "name", max_length: int = 50) -> str:
-    """Trimmed NFC text of 1..max_length characters with no control or invisible characters."""
-    label = _FIELD_LABELS.get(field, field)  # "姓名", in the Chinese half; the English half says `field`
+def normalize_name(raw: object, field: str = "name", max_length: int = 50, label: str | None = None) -> str:
+    """Trimmed NFC text of 1..max_length characters with no control or invisible characters;
+    `label`: the Chinese name of the field (default: the one known for `field`)."""
+    label = label or _FIELD_LABELS.get(field, field)  # "姓名", in the Chinese half; the English half says `field`
     if not isinstance(raw, str):
         raise BadUserInput(f"{label}必须是文本 / {field}: must be text")
     # Checked before trimming, so a stray tab or line break is reported, not silently kept or cut.

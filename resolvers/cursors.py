@@ -8,7 +8,7 @@ import hmac
 
 from models.errors import BadUserInput
 
-_BAD = ("分页游标无效，请使用本服务返回的 endCursor 或 cursor / malformed or foreign cursor: pass an "
+BAD_CURSOR = ("分页游标无效，请使用本服务返回的 endCursor 或 cursor / malformed or foreign cursor: pass an "
         "endCursor/cursor value this service returned")
 
 
@@ -23,15 +23,15 @@ def encode_cursor(secret: str, county_code: str, code: str) -> str:
 
 def decode_cursor(secret: str, cursor: str) -> tuple[str, str]:
     if not cursor or len(cursor) > 200:
-        raise BadUserInput(_BAD)
+        raise BadUserInput(BAD_CURSOR)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (ValueError, TypeError):
-        raise BadUserInput(_BAD) from None
+        raise BadUserInput(BAD_CURSOR) from None
     payload, signature = raw[:-12], raw[-12:]
     if len(raw) <= 12 or not hmac.compare_digest(signature, _sign(secret, payload)):
-        raise BadUserInput(_BAD)
+        raise BadUserInput(BAD_CURSOR)
     county_code, _, code = payload.decode().partition("\x1f")
     if encode_cursor(secret, county_code, code) != cursor:
-        raise BadUserInput(_BAD)  # only the exact text we issued (no extra padding or spelling)
+        raise BadUserInput(BAD_CURSOR)  # only the exact text we issued (no extra padding or spelling)
     return county_code, code

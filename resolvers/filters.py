@@ -35,6 +35,7 @@ _ENUM_LISTS = (
     ("production_statuses", "production_status"),
     ("development_methods", "development_method"),
     ("supervisory_bodies", "supervisory_body"),
+    ("verification", "verification_state"),  # not in the mine tally: tally_filters refuses it
 )
 MAX_NAME_LENGTH = 100
 
@@ -50,6 +51,7 @@ class FilterSpec:
     production_statuses: tuple[str, ...] | None = None
     development_methods: tuple[str, ...] | None = None
     supervisory_bodies: tuple[str, ...] | None = None
+    verification: tuple[str, ...] | None = None
     design_capacity_min: float | None = None
     design_capacity_max: float | None = None
     depth_min: float | None = None

@@ -49,6 +49,11 @@ def _one_writer(engine):
     return _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
 
 
+def version_conflict(current: int | None, expected: int | None) -> Conflict:
+    return Conflict(f"矿山信息已被修改 / the mine changed since you read it: it is at version {current}, "
+                    f"not {expected}; reload it and try again")
+
+
 async def _write(
     ctx: Context, mine_id: int, expected_version: int | None,
     change: Callable[[AsyncConnection, object, object], Awaitable[None]],
@@ -70,10 +75,7 @@ async def _write(
         locked = (await conn.execute(bump)).first()
         if locked is None:
             current = (await conn.execute(select(Mine.version).where(Mine.id == mine_id))).scalar()
-            raise Conflict(
-                f"矿山信息已被修改 / the mine changed since you read it: it is at version {current}, "
-                f"not {expected_version}; reload it and try again"
-            )
+            raise version_conflict(current, expected_version)
         await change(conn, locked, now)
         written = (await conn.execute(select(Mine).where(Mine.id == mine_id))).first()
     ctx.loaders.forget_mine(mine_id)

@@ -27,12 +27,18 @@ class MinePage:
     after: tuple[str, str] | None = None  # the keyset position the page starts after, if any
 
 
-async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: str | None) -> MinePage:
+def page_size(ctx: Context, first: int | None) -> int:
+    """A page's `first` (default 20), checked against MAX_PAGE_SIZE."""
     limit = ctx.settings.max_page_size
     first = 20 if first is None else first
     if not 0 <= first <= limit:
         raise BadUserInput(f"每页条数 first 必须在 0 到 {limit} 之间（当前为 {first}） / "
                            f"first must be between 0 and {limit} (got {first})")
+    return first
+
+
+async def mine_page(ctx: Context, spec: FilterSpec, first: int | None, after: str | None) -> MinePage:
+    first = page_size(ctx, first)
     secret = ctx.settings.resolved_secret_key()
     conditions = _listed(ctx, spec)
     position = None if after is None else decode_cursor(secret, after)

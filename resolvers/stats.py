@@ -99,6 +99,16 @@ def completeness(settings: Settings) -> list[tuple[str, ColumnElement]]:
     ]
 
 
+def verification(settings: Settings) -> list[tuple[str, ColumnElement]]:
+    """核实: how many mines' basic data is verified, verified but changed since, never verified."""
+    return [
+        ("total", func.count()),
+        ("verified", _count_if(Mine.verification_state == "VERIFIED")),
+        ("stale", _count_if(Mine.verification_state == "STALE")),
+        ("unverified", _count_if(Mine.verification_state == "UNVERIFIED")),
+    ]
+
+
 def _tallied_stats(trees: Trees) -> list[tuple[str, ColumnElement]]:
     """`mine_stats` and the category counts, summed from the mine tally."""
     def total(column) -> ColumnElement:

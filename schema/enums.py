@@ -25,3 +25,5 @@ class ExportKind(Enum):
     STATS_XLSX = "STATS_XLSX"
     STATS_CSV = "STATS_CSV"
     TEMPLATE = "TEMPLATE"
+VerificationState = strawberry.enum(enums.VerificationState, name="VerificationState")
+ChangeRequestStatus = strawberry.enum(enums.ChangeRequestStatus, name="ChangeRequestStatus")

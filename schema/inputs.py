@@ -9,7 +9,9 @@ import orjson
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from schema.enums import DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
+from schema.enums import (
+    DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody, VerificationState,
+)
 
 
 @strawberry.input(name="MineFilter", description="All given conditions are AND-ed; list values are OR-ed.")
@@ -41,6 +43,9 @@ class MineFilterInput:
     missing_guarantor_level: GuarantorLevel | None = strawberry.field(
         default=None,
         description="Mines still lacking a guarantor of this level (CITY: only mines that have a city level).",
+    )
+    verification: list[VerificationState] | None = strawberry.field(
+        default=None, description="核实 states; not answered from the mine tally (counted from the mines)."
     )
 
 
@@ -74,3 +79,48 @@ def filter_json(value: MineFilterInput | None) -> str | None:
             item = item.value
         given[to_camel_case(field.name)] = item
     return orjson.dumps(given).decode()
+@strawberry.input(name="ContactInput")
+class ContactInputType:
+    name: str
+    phone: str = strawberry.field(description="A mainland mobile number or a landline with area code.")
+
+
+@strawberry.input(name="MineInput", description="A mine's basic data. A field left out stays as it is; createMine "
+                                                "needs every field but developmentDetail, principal, scale, scaleNote.")
+class MineInputType:
+    name: str | None = strawberry.UNSET
+    region_code: str | None = strawberry.field(default=strawberry.UNSET, description="A county-level region code.")
+    mineral_code: str | None = strawberry.field(default=strawberry.UNSET, description="A leaf of the mineral tree.")
+    design_capacity: float | None = strawberry.field(default=strawberry.UNSET, description="Greater than 0.")
+    capacity_unit: str | None = strawberry.UNSET
+    development_method: DevelopmentMethod | None = strawberry.UNSET
+    development_detail: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Only for COMBINED (e.g. 竖井-斜坡道); cleared when the method is another.")
+    max_depth: float | None = strawberry.field(default=strawberry.UNSET, description="Metres, 0 or more.")
+    workers_per_shift: int | None = strawberry.field(default=strawberry.UNSET, description="0 or more.")
+    production_status: ProductionStatus | None = strawberry.UNSET
+    supervisory_body: SupervisoryBody | None = strawberry.UNSET
+    principal: ContactInputType | None = strawberry.field(default=strawberry.UNSET, description="null clears it.")
+    scale: MineScale | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Overrides the scale the table derives (needs scaleNote); null: derived again from the table.")
+    scale_note: str | None = strawberry.field(default=strawberry.UNSET, description="Why the scale is overridden.")
+
+
+def mine_input_values(given: MineInputType) -> dict:
+    """The input as the core (resolvers/mine_edits.py) takes it: GraphQL names, enum names, only what
+    was sent (null included)."""
+    values = {}
+    for f in given.__strawberry_definition__.fields:
+        value = getattr(given, f.python_name)
+        if value is strawberry.UNSET:
+            continue
+        if isinstance(value, ContactInputType):
+            value = {"name": value.name, "phone": value.phone}
+        values[f.graphql_name or _camel(f.python_name)] = getattr(value, "value", value)
+    return values
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -6,11 +6,12 @@ import strawberry
 from strawberry.types import Info
 
 from models import enums
-from resolvers import accounts, mine_writes
+from resolvers import accounts, change_requests, mine_admin, mine_writes
 from schema.enums import Datum, GuarantorLevel
-from schema.inputs import GuarantorInputType, ProfileInputType
+from schema.inputs import GuarantorInputType, MineInputType, ProfileInputType, mine_input_values
 from schema.permissions import IsAuthenticated
 from schema.types.account import AuthPayloadType, UserType
+from schema.types.change_request import MineChangeRequestType
 from schema.types.mine import MineType
 
 
@@ -74,3 +75,40 @@ class Mutation:
             expected_version,
         )
         return MineType.of(info, row)
+
+    @_authenticated("新增矿山 (the -001 account of the county, city, province or nation): every required MineInput "
+                    "field; the answer's initialPassword is the new enterprise account's password, shown once.")
+    async def create_mine(self, info: Info, input: MineInputType) -> MineType:
+        row, password = await mine_admin.create_mine(info.context, mine_input_values(input))
+        return MineType.of(info, row, password)
+
+    @_authenticated("Change a mine's basic data (the -001 account of its county, city, province or the nation): "
+                    "fields left out stay; one version step; nothing different: the mine unchanged, no step.")
+    async def update_mine(
+        self, info: Info, mine_id: strawberry.ID, input: MineInputType, expected_version: int | None = None,
+    ) -> MineType:
+        row = await mine_admin.update_mine(info.context, mine_id, mine_input_values(input), expected_version)
+        return MineType.of(info, row)
+
+    @_authenticated("作废: a mine entered by mistake leaves every list and count; its account can no longer log in.")
+    async def revoke_mine(self, info: Info, mine_id: strawberry.ID, reason: str) -> MineType:
+        return MineType.of(info, await mine_admin.revoke_mine(info.context, mine_id, reason))
+
+    @_authenticated("核实: mark the mine's current version verified (expectedVersion must be the current one).")
+    async def verify_mine(
+        self, info: Info, mine_id: strawberry.ID, expected_version: int, note: str | None = None,
+    ) -> MineType:
+        return MineType.of(info, await mine_admin.verify_mine(info.context, mine_id, expected_version, note))
+
+    @_authenticated("变更申请: the mine's own account proposes new basic data, for a regulator's -001 to review.")
+    async def propose_mine_change(
+        self, info: Info, mine_id: strawberry.ID, input: MineInputType, note: str | None = None,
+    ) -> MineChangeRequestType:
+        row = await change_requests.propose(info.context, mine_id, mine_input_values(input), note)
+        return MineChangeRequestType.of(info, row)
+
+    @_authenticated("Approve (apply it on top of the current data) or reject a pending change request.")
+    async def review_mine_change(
+        self, info: Info, id: strawberry.ID, approve: bool, note: str | None = None,
+    ) -> MineChangeRequestType:
+        return MineChangeRequestType.of(info, await change_requests.review(info.context, id, approve, note))

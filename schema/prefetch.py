@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Undefined, VariableNode, value_from_ast
 
 from models.errors import MinegraphError
-from resolvers.stats import completeness, mine_stats
+from resolvers.stats import completeness, mine_stats, verification
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from models.trees import RegionNode
 
-_MEASURES = {"stats": mine_stats, "completeness": completeness}
+_MEASURES = {"stats": mine_stats, "completeness": completeness, "verification": verification}
 
 
 class _Walk:

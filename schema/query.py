@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from models import enums
 from models.errors import BadUserInput
+from resolvers.change_requests import request_page
 from resolvers.export_stats import MAX_DEPTH
 from resolvers.exports import export_link
 from resolvers.filters import parse_filter
@@ -15,12 +16,13 @@ from resolvers.mines import get_mine, mine_page
 from resolvers.nearby import mines_near
 from resolvers.minerals import mineral_types
 from resolvers.regions import get_region, root_region
-from schema.enums import Datum, ExportKind, GuarantorLevel
+from schema.enums import ChangeRequestStatus, Datum, ExportKind, GuarantorLevel
 from schema.inputs import MineFilterInput, filter_json
 from schema.permissions import IsAuthenticated
 from schema.prefetch import prefetch_region_counts
 from schema.types.account import DashboardType, UserType
 from schema.types.campaign import GuarantorSuggestionType
+from schema.types.change_request import MineChangeRequestConnectionType
 from schema.types.common import local_time
 from schema.types.mine import MineConnectionType, MineNearbyType, MineType
 from schema.types.mineral import MineralTypeType
@@ -108,3 +110,9 @@ class Query:
         if depth is not None:
             params["depth"] = str(depth)
         return export_link(ctx.user, ctx.settings, kind.value, params)
+    @_authenticated("Change requests of the mines in the caller's jurisdiction (an enterprise: its own), newest first.")
+    async def mine_change_requests(
+        self, info: Info, status: ChangeRequestStatus | None = None, first: int | None = 20, after: str | None = None,
+    ) -> MineChangeRequestConnectionType:
+        status = None if status is None else enums.ChangeRequestStatus(status)
+        return MineChangeRequestConnectionType(page=await request_page(info.context, status, first, after))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from resolvers.context import Context
     from resolvers.filters import FilterSpec
 
-STATISTICS = frozenset({"stats", "completeness"})  # the fields whose arguments flow down a tree
+STATISTICS = frozenset({"stats", "completeness", "verification"})  # the fields whose arguments flow down a tree
 
 
 class Scoping:

@@ -112,6 +112,14 @@ class Case:
         for key, number in self.tally(None).completeness(mines).items():
             self.count(f"{what}.{key}", value.get(key), number)
 
+    def verification(self, value: dict, mines: list[dict], what: str) -> None:
+        """VerificationStats: the mines in scope by 核实 state, recounted."""
+        states = [m["verification_state"] for m in mines]
+        expected = {"total": len(states), "verified": states.count("VERIFIED"), "stale": states.count("STALE"),
+                    "unverified": states.count("UNVERIFIED")}
+        for key, number in expected.items():
+            self.count(f"{what}.{key}", value.get(key), number)
+
     def connection(self, value: dict, rows: list[dict], first: int, what: str, spec: dict | None,
                    detail: bool = False, total: int | None = None) -> None:
         """A MineConnection page: exactly `rows[:first]` (the matches after the cursor, in order), the

@@ -38,7 +38,7 @@ class Root:
 class Dashboard(Root):
     def render(self, doc, alias):
         return (f"{alias}: dashboard {{ updatedAt region {{ code level parent {{ code }} }} stats {{ {STATS} }} "
-                f"completeness {{ {COMPLETENESS} }} }}")
+                f"completeness {{ {COMPLETENESS} }} verification {{ total verified stale unverified }} }}")
 
     async def check(self, case, value, alias):
         mines = case.tally(None).selected
@@ -47,6 +47,7 @@ class Dashboard(Root):
         case.same(f"{alias}.region.parent", value["region"]["parent"], None)
         case.stats(value["stats"], mines, f"{alias}.stats")
         case.completeness(value["completeness"], mines, f"{alias}.completeness")
+        case.verification(value["verification"], mines, f"{alias}.verification")
         if mines:
             case.same(f"{alias}.updatedAt", as_utc(value["updatedAt"]),
                       to_milliseconds(max(m["updated_at"] for m in mines)))

@@ -193,3 +193,82 @@ mutation Change($old: String!, $new: String!, $confirm: String!) {
 UPDATE_PROFILE = """
 mutation Profile($input: ProfileInput!) { updateProfile(input: $input) { username name phone email } }
 """
+
+# --------------------------------------------------------------------------- basic data and verification
+
+MINE_EDIT_FIELDS = """id code name version scale designCapacity capacityUnit developmentMethod developmentDetail
+    maxDepth workersPerShift productionStatus supervisoryBody principal { name phone } region { code }
+    mineral { code } scaleOverride { scale note } verification { verifiedAt verifiedBy note current }"""
+
+CREATE_MINE = f"""
+mutation Create($input: MineInput!) {{ createMine(input: $input) {{ {MINE_EDIT_FIELDS} initialPassword }} }}
+"""
+
+UPDATE_MINE = f"""
+mutation Update($id: ID!, $input: MineInput!, $v: Int) {{
+  updateMine(mineId: $id, input: $input, expectedVersion: $v) {{ {MINE_EDIT_FIELDS} initialPassword }}
+}}
+"""
+
+REVOKE_MINE = """
+mutation Revoke($id: ID!, $reason: String!) { revokeMine(mineId: $id, reason: $reason) { id code version } }
+"""
+
+VERIFY_MINE = f"""
+mutation Verify($id: ID!, $v: Int!, $note: String) {{
+  verifyMine(mineId: $id, expectedVersion: $v, note: $note) {{ {MINE_EDIT_FIELDS} }}
+}}
+"""
+
+MINE_EDIT = f"""
+query MineEdit($id: ID!) {{ mine(id: $id) {{ {MINE_EDIT_FIELDS} initialPassword
+  history(first: 50) {{ field oldValue newValue username importId }} }} }}
+"""
+
+CHANGE_REQUEST_FIELDS = """id status note proposedBy proposedAt reviewedBy reviewedAt reviewNote
+    mine { id version } changes { field old new }"""
+
+PROPOSE_CHANGE = f"""
+mutation Propose($id: ID!, $input: MineInput!, $note: String) {{
+  proposeMineChange(mineId: $id, input: $input, note: $note) {{ {CHANGE_REQUEST_FIELDS} }}
+}}
+"""
+
+REVIEW_CHANGE = f"""
+mutation Review($id: ID!, $approve: Boolean!, $note: String) {{
+  reviewMineChange(id: $id, approve: $approve, note: $note) {{ {CHANGE_REQUEST_FIELDS} }}
+}}
+"""
+
+CHANGE_REQUESTS = f"""
+query Requests($status: ChangeRequestStatus, $first: Int, $after: String) {{
+  mineChangeRequests(status: $status, first: $first, after: $after) {{
+    totalCount edges {{ cursor node {{ {CHANGE_REQUEST_FIELDS} }} }} pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+VERIFICATION_FIELDS = "total verified stale unverified"
+
+VERIFICATION_DRILL_DOWN = f"""
+query VerificationDrillDown($filter: MineFilter) {{
+  dashboard {{ pendingChangeRequests verification {{ {VERIFICATION_FIELDS} }} stats {{ total }} }}
+  region {{
+    code verification(filter: $filter) {{ {VERIFICATION_FIELDS} }} stats(filter: $filter) {{ total }}
+    children {{
+      code verification {{ {VERIFICATION_FIELDS} }} stats {{ total }}
+      children {{
+        code verification {{ {VERIFICATION_FIELDS} }}
+        children {{ code verification {{ {VERIFICATION_FIELDS} }} }}
+      }}
+    }}
+  }}
+  mineralTypes {{ code verification(filter: $filter) {{ {VERIFICATION_FIELDS} }}
+    children {{ code verification {{ {VERIFICATION_FIELDS} }} }} }}
+  mines(filter: $filter, first: 1) {{ totalCount }}
+}}
+"""
+
+VERIFICATION_HOME = """
+query VerificationHome { dashboard { pendingChangeRequests verification { total verified stale unverified } } }
+"""

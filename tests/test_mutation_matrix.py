@@ -1,4 +1,6 @@
 """Every mutation against every kind of caller: the answer code, and that a refusal changed nothing.
+(createMine, revokeMine and reviewMineChange, which create or remove what the matrix's mine is,
+have their rights table in tests/test_mine_edits.py.)
 
 The expectations are written out below as tables (from the rules of the issue and
 README: PROVINCE/CITY/COUNTY guarantors by the `-001` account of the mine's province,
@@ -17,8 +19,8 @@ import pytest
 
 from conftest import PASSWORD, build_env
 from error_language import assert_bilingual
-from queries import (CHANGE_PASSWORD, LOGIN, LOGIN_WITH_CODE, LOGOUT, ME, SET_GUARANTOR, UPDATE_LOCATION,
-                     UPDATE_PROFILE, WECHAT_LOGIN)
+from queries import (CHANGE_PASSWORD, LOGIN, LOGIN_WITH_CODE, LOGOUT, ME, PROPOSE_CHANGE, SET_GUARANTOR,
+                     UPDATE_LOCATION, UPDATE_MINE, UPDATE_PROFILE, VERIFY_MINE, WECHAT_LOGIN)
 
 OK, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED = "ok", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"
 WRITES = ("guarantor PROVINCE", "guarantor CITY", "guarantor COUNTY", "guarantor ENTERPRISE", "location")
@@ -171,6 +173,61 @@ async def test_mine_write(matrix_env, cast, caller, write):
             row = after["guarantors"][effect["level"]]
             assert {k: row[k] for k in ("name", "position", "phone")} == {
                 k: effect[k] for k in ("name", "position", "phone")}
+    else:
+        assert result.codes == [expected], result.errors
+        assert result.data is None
+        assert after == before, "a refused write changed the mine"
+
+
+# --------------------------------------------------------------------------- basic data (issue 12)
+
+BASIC_WRITES = ("updateMine", "verifyMine", "proposeMineChange")
+_EDITOR = ("ok", "ok", FORBIDDEN)  # a -001 account of the mine's county, city, province or the nation
+# caller -> expected answer to each of BASIC_WRITES on the same mine as MINE_MATRIX.
+BASIC_MATRIX = {
+    "anonymous": (UNAUTHENTICATED,) * 3, "forged token": (UNAUTHENTICATED,) * 3,
+    "national -001": _EDITOR, "national -002": (FORBIDDEN,) * 3,
+    "province -001": _EDITOR, "province -002": (FORBIDDEN,) * 3,
+    "city -001": _EDITOR, "city -002": (FORBIDDEN,) * 3,
+    "county -001": _EDITOR, "county -002": (FORBIDDEN,) * 3,
+    "own mine": (FORBIDDEN, FORBIDDEN, OK),
+    "sibling mine": (NOT_FOUND,) * 3,
+    "other province -001": (NOT_FOUND,) * 3, "other city -001": (NOT_FOUND,) * 3,
+    "other county -001": (NOT_FOUND,) * 3,
+}
+
+
+def _basic_state(db, mine_id: int) -> dict:
+    row = _one(db, "SELECT workers_per_shift, verification_state, verified_by FROM mine WHERE id = ?", mine_id)
+    requests = _one(db, "SELECT count(*) FROM mine_change_request WHERE mine_id = ?", mine_id)[0]
+    return {**_mine_state(db, mine_id), "basic": tuple(row), "requests": requests}
+
+
+@pytest.mark.parametrize("write", BASIC_WRITES)
+@pytest.mark.parametrize("caller", BASIC_MATRIX)
+async def test_basic_data_write(matrix_env, cast, caller, write):
+    expected = BASIC_MATRIX[caller][BASIC_WRITES.index(write)]
+    mine_id, db = cast.mine["id"], matrix_env.db
+    token = await _token(matrix_env, cast, caller)
+    before = _basic_state(db, mine_id)
+    workers = 1000 + secrets.randbelow(10_000)  # a value this cell alone sends
+    document, variables = {
+        "updateMine": (UPDATE_MINE, {"id": str(mine_id), "input": {"workersPerShift": workers}}),
+        "verifyMine": (VERIFY_MINE, {"id": str(mine_id), "v": before["mine"]["version"]}),
+        "proposeMineChange": (PROPOSE_CHANGE, {"id": str(mine_id), "input": {"workersPerShift": workers}}),
+    }[write]
+    result = await matrix_env.gql(document, variables, token)
+    after = _basic_state(db, mine_id)
+    if expected == OK:
+        assert result.errors is None, result.errors
+        assert after["mine"]["version"] == before["mine"]["version"] + (write == "updateMine")
+        assert after["changes"] == before["changes"] + 1
+        if write == "updateMine":
+            assert after["basic"][0] == workers
+        elif write == "verifyMine":
+            assert after["basic"][1:] == ("VERIFIED", cast.usernames[caller])
+        else:
+            assert after["requests"] == before["requests"] + 1 and after["basic"] == before["basic"]
     else:
         assert result.codes == [expected], result.errors
         assert result.data is None

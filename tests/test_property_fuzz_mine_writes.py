@@ -1,4 +1,4 @@
-"""Bad input to the mine writes, updateMineLocation and setGuarantor, fuzzed with hostile values.
+"""Bad input to the mine writes, updateMineLocation, setGuarantor and updateMine, fuzzed with hostile values.
 
 Hostile mine ids, coordinates, datums, levels, guarantors and expected versions, sent by the
 mine's own enterprise account and by its county's clerk (each the editor of one thing only).
@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from fuzz_requests import FIGURES, count, graphql_body, send
 from fuzz_stage import FUZZ, Actor, Stage
 from fuzz_state import mine_state
-from fuzz_values import INSIDE_CHINA, coordinates, hostile_enum, hostile_int, hostile_text, nasty_unicode
+from fuzz_values import (
+    INSIDE_CHINA, coordinates, hostile_enum, hostile_float, hostile_int, hostile_text, nasty_unicode,
+)
 from fuzz_verdict import Verdict
 
 pytestmark = pytest.mark.property
@@ -171,3 +173,79 @@ async def test_set_guarantor_with_hostile_values(stage, data):
             verdict.fail(f"answered {mine!r}, stored {after[:2]!r}")
 
     await _write(stage, "setGuarantor", body, editor, target, certainly_bad, written)
+
+
+def _basic_state(db, mine_id: int) -> tuple:
+    """Everything updateMine could touch: the whole mine row, its change records, the data version."""
+    row = db.execute("SELECT * FROM mine WHERE id = ?", (mine_id,)).fetchone()
+    return (None if row is None else tuple(row), *mine_state(db, mine_id)[2:])
+
+
+_MINE_INPUT = {  # MineInput field -> (valid values, hostile strategy of (value, certainly invalid))
+    "name": (["改名矿山", " 某某 铁矿 "], st.one_of(hostile_text(max_size=120).map(lambda t: (t, False)),
+                                                st.sampled_from([("", True), ("   ", True), (5, True)]))),
+    "designCapacity": ([3.0, 120.5], hostile_float()),
+    "maxDepth": ([0.0, 450.0], hostile_float()),
+    "workersPerShift": ([0, 25], hostile_int()),
+    "productionStatus": (["NORMAL", "SUSPENDED"], hostile_enum(["NORMAL", "SUSPENDED", "CLOSED"])),
+    "developmentMethod": (["SHAFT", "ADIT"], hostile_enum(["SHAFT", "ADIT", "COMBINED"])),
+    "scale": ([None], hostile_enum(["LARGE", "MEDIUM", "SMALL"])),  # without scaleNote: always refused
+    "principal": ([{"name": "李建国", "phone": "13912345678"}, None],
+                  st.sampled_from([({"name": "李建国", "phone": "1"}, True), ({"name": ""}, True), ("x", True)])),
+}
+
+
+def _domain_bad(field: str, value) -> bool:
+    """What the MineInput rules certainly refuse beyond the GraphQL types (a lower bound)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if field == "designCapacity":
+        return number and value <= 0
+    if field in ("maxDepth", "workersPerShift"):
+        return number and value < 0
+    if field == "scale":
+        return value is not None  # an override needs a scaleNote
+    return False
+
+
+@FUZZ
+@given(data=st.data())
+async def test_update_mine_with_hostile_values(stage, data):
+    """updateMine by the county's -001 (an editor) or the mine's own account (never): refused
+    writes change nothing; accepted ones step the version by one (none when nothing differs)
+    with a change record per changed field."""
+    editor = data.draw(st.sampled_from([stage.clerk, stage.clerk, stage.clerk, stage.owner]), label="editor")
+    fields = data.draw(st.lists(st.sampled_from(sorted(_MINE_INPUT)), min_size=1, max_size=4, unique=True))
+    hostile = data.draw(st.booleans(), label="hostile")
+    values, bad = {}, editor is not stage.clerk
+    for field in fields:
+        valid, spoilt = _MINE_INPUT[field]
+        if hostile and data.draw(st.booleans()):
+            value, invalid = data.draw(spoilt, label=field)
+        else:
+            value, invalid = data.draw(st.sampled_from(valid), label=field), False
+        values[field] = value
+        bad = bad or invalid or _domain_bad(field, value)
+    raw_id = str(stage.mine_id) if not hostile else data.draw(mine_ids(stage), label="mineId")
+    target, allowed = _target(stage, raw_id, stage.clerk)
+    bad = bad or not allowed
+    body = graphql_body("mutation U($id: ID!, $input: MineInput!) { updateMine(mineId: $id, input: $input) "
+                        "{ id version name workersPerShift maxDepth designCapacity } }",
+                        {"id": raw_id, "input": values})
+    count("updateMine")
+    db = stage.env.db
+    before = _basic_state(db, target)
+    before_version = mine_state(db, target)[0][0] if before[0] is not None else None
+    answer = await send(stage.client, body, token=editor.token)
+    verdict = Verdict("updateMine", answer, body)
+    if verdict.clear(must_refuse=bad):
+        verdict.unchanged(f"mine {target} (row, audit, data version)", before, _basic_state(db, target))
+    else:
+        FIGURES["accepted updateMine"] += 1
+        after = _basic_state(db, target)
+        mine = answer.data["updateMine"]
+        stepped = after[0] != before[0]
+        if mine["version"] != before_version + stepped:
+            verdict.fail(f"version {mine['version']} after a write that {'changed' if stepped else 'kept'} the row")
+        if stepped != (after[1] != before[1]):
+            verdict.fail(f"change records went {before[1]} -> {after[1]} while the row {'changed' if stepped else 'stayed'}")
+    verdict.done()

@@ -76,7 +76,7 @@ def _walk(case: Case, value, parent: GraphQLObjectType, selection_set, what: str
         case.mine({k: v for k, v in value.items() if k in ("id", "code")}, what)
     elif parent.name == "Region" and "code" in value:
         case.region(value, what)
-    elif parent.name in ("MineStats", "Completeness") and isinstance(value.get("total"), int):
+    elif parent.name in ("MineStats", "Completeness", "VerificationStats") and isinstance(value.get("total"), int):
         FIGURES["counts_checked"] += 1
         if value["total"] > scope_total:
             case.fail("leak", f"{what}.total {value['total']} is more than the {scope_total} mines in scope")

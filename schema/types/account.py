@@ -8,7 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from auth.users import CurrentUser
-from resolvers.stats import completeness, mine_stats
+from resolvers.change_requests import pending_count
+from resolvers.stats import completeness, mine_stats, verification
 from resolvers.regions import latest_update, root_region
 from schema.enums import GuarantorLevel, UserTier
 from schema.types.campaign import CompletenessType
@@ -16,6 +17,7 @@ from schema.types.common import local_time
 from schema.types.mine import MineType
 from schema.types.region import RegionType, region_counted
 from schema.types.stats import MineStatsType
+from schema.types.verification import VerificationStatsType
 
 
 @strawberry.type(name="User")
@@ -72,3 +74,11 @@ class DashboardType:
     @strawberry.field(description="Campaign progress (locations, guarantors) in the caller's jurisdiction.")
     def completeness(self, info: Info) -> CompletenessType:
         return region_counted(info, None, root_region(info.context), completeness, CompletenessType.build)
+
+    @strawberry.field(description="核实 counts in the caller's jurisdiction.")
+    def verification(self, info: Info) -> VerificationStatsType:
+        return region_counted(info, None, root_region(info.context), verification, VerificationStatsType.build)
+
+    @strawberry.field(description="Change requests awaiting review, of the mines in the caller's jurisdiction.")
+    async def pending_change_requests(self, info: Info) -> int:
+        return await pending_count(info.context)

@@ -30,7 +30,8 @@ class CompletenessType:
 LOCATION_VALUE = (
     "The value before / after the change (null: none). A location is "
     '{"wgs84": {"lat", "lng"}, "gcj02": {"lat", "lng"}, "sourceDatum", "insideCounty"}, as Mine.location shows it; '
-    "in a newValue the sourceDatum pair holds the numbers exactly as sent. A guarantor is {name, position, phone}."
+    "in a newValue the sourceDatum pair holds the numbers exactly as sent. A guarantor is {name, position, phone}. "
+    "A MineInput field's value is as Mine shows it (enum names, numbers; principal {name, phone})."
 )
 
 
@@ -38,9 +39,13 @@ LOCATION_VALUE = (
 class MineChangeType:
     at: datetime
     username: str | None
-    field: str = strawberry.field(description="location, or guarantor.<LEVEL>")
+    field: str = strawberry.field(description="location, guarantor.<LEVEL>, a MineInput field name (name, "
+                                              "workersPerShift, principal, scale …), mine (created), revoked, "
+                                              "verification or changeRequest")
     old_value: JSON | None = strawberry.field(description=LOCATION_VALUE)
     new_value: JSON | None = strawberry.field(description=LOCATION_VALUE)
+    import_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The spreadsheet import that made this change; null otherwise.")
 
 
 @strawberry.type(name="GuarantorSuggestion")

@@ -21,6 +21,7 @@ from schema.types.common import local_time
 from schema.types.mineral import MineralTypeType
 from schema.types.region import RegionType
 from schema.types.stats import counted
+from schema.types.verification import ScaleOverrideType, VerificationType
 
 
 @strawberry.type(name="Contact")
@@ -86,9 +87,11 @@ class MineType:
     updated_at: datetime
     version: int
     row: strawberry.Private[object]
+    # Set only on createMine's own answer (resolvers/mine_admin.create_mine); never stored in clear.
+    password: strawberry.Private[str | None] = None
 
     @classmethod
-    def of(cls, info: Info, row) -> MineType:
+    def of(cls, info: Info, row, password: str | None = None) -> MineType:
         principal = None
         if row.principal_name and row.principal_phone:
             principal = ContactType(name=row.principal_name, phone=row.principal_phone)
@@ -109,7 +112,29 @@ class MineType:
             updated_at=local_time(info.context, row.updated_at),
             version=row.version,
             row=row,
+            password=password,
         )
+
+    @strawberry.field(description="The new mine's enterprise account (username = code) password: only in "
+                                  "createMine's answer, once; null everywhere else.")
+    def initial_password(self) -> str | None:
+        return self.password
+
+    @strawberry.field(description="核实 of the basic data as it is now.")
+    def verification(self, info: Info) -> VerificationType:
+        row = self.row
+        return VerificationType(
+            verified_at=None if row.verified_at is None else local_time(info.context, row.verified_at),
+            verified_by=row.verified_by, note=row.verification_note,
+            current=row.verification_state == enums.VerificationState.VERIFIED.value,
+        )
+
+    @strawberry.field(description="The scale stated instead of the derived one, with why; null: derived "
+                                  "from the scale table.")
+    def scale_override(self) -> ScaleOverrideType | None:
+        if self.row.scale_override_note is None:
+            return None
+        return ScaleOverrideType(scale=enums.MineScale(self.row.scale), note=self.row.scale_override_note)
 
     @strawberry.field(description="The county-level region the mine is registered in.")
     def region(self, info: Info) -> RegionType:
@@ -138,7 +163,8 @@ class MineType:
             for g in sorted(rows, key=lambda g: order.index(enums.GuarantorLevel(g.level)))
         ]
 
-    @strawberry.field(description="Changes to this mine (location, guarantors), newest first.")
+    @strawberry.field(description="Changes to this mine (basic data, location, guarantors, verification), "
+                                  "newest first.")
     async def history(self, info: Info, first: int | None = 20) -> list[MineChangeType]:
         if first is None or not 0 <= first <= 100:
             raise BadUserInput(f"变更记录条数 first 必须在 0 到 100 之间（当前为 {first}） / "
@@ -154,6 +180,7 @@ def _change(info: Info, row) -> MineChangeType:
         field=row.field,
         old_value=None if row.old_value is None else presented(row.field, json.loads(row.old_value)),
         new_value=None if row.new_value is None else presented(row.field, json.loads(row.new_value)),
+        import_id=None if row.import_id is None else strawberry.ID(str(row.import_id)),
     )
 
 

@@ -11,9 +11,10 @@ from models.trees import MineralNode
 from resolvers.regions import get_region
 from schema.inputs import MineFilterInput
 from schema.scoping import Scoping, filter_spec
-from resolvers.stats import completeness, mine_stats
+from resolvers.stats import completeness, mine_stats, verification
 from schema.types.campaign import CompletenessType
 from schema.types.stats import MineStatsType, counted
+from schema.types.verification import VerificationStatsType
 
 
 @strawberry.type(name="MineralType")
@@ -53,6 +54,14 @@ class MineralTypeType:
     ) -> CompletenessType:
         return mineral_counted(info, self._scoped(info, region_code, filter), self.node, completeness,
                                CompletenessType.build)
+
+    @strawberry.field(description="核实 counts of the mines of this type in the caller's jurisdiction. An "
+                                  "argument left out takes the value the same statistic has on the types above.")
+    def verification(
+        self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
+    ) -> VerificationStatsType:
+        return mineral_counted(info, self._scoped(info, region_code, filter), self.node, verification,
+                               VerificationStatsType.build)
 
     def _scoped(self, info: Info, region_code: str | None, filter: MineFilterInput | None) -> dict[str, Any]:
         return self.scoping.arguments(info.path.key, {"regionCode": region_code, "filter": filter})

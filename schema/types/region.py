@@ -16,8 +16,9 @@ from schema.inputs import MineFilterInput
 from schema.scoping import Scoping, filter_spec
 from models.trees import RegionNode
 from schema.types.campaign import CompletenessType
-from resolvers.stats import completeness, mine_stats
+from resolvers.stats import completeness, mine_stats, verification
 from schema.types.stats import MineStatsType, counted
+from schema.types.verification import VerificationStatsType
 
 if TYPE_CHECKING:
     from schema.types.mine import MineConnectionType
@@ -89,6 +90,13 @@ class RegionType:
                       metadata=counted_now(completeness, CompletenessType.build))
     def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
         return region_counted(info, self._filter(info, filter), self.node, completeness, CompletenessType.build)
+
+    @strawberry.field(description="核实 counts of the mines in this region (and the caller's jurisdiction). "
+                                  "Without a filter, the filter the same statistic has on the regions above.",
+                      metadata=counted_now(verification, VerificationStatsType.build))
+    def verification(self, info: Info, filter: MineFilterInput | None = None) -> VerificationStatsType:
+        return region_counted(info, self._filter(info, filter), self.node, verification,
+                              VerificationStatsType.build)
 
     @strawberry.field(description="Mines in this region, ordered by region code then mine code.")
     async def mines(
