@@ -27,6 +27,19 @@ def _forbidden(message: str, mine) -> Forbidden:
     return error
 
 
+def is_region_lead(user: CurrentUser) -> bool:
+    """The -001 account of a regulator's region (the nation's is 000000-001): the one that maintains
+    the registry of its jurisdiction."""
+    return user.tier is not UserTier.ENTERPRISE and user.username == f"{user.region_code}-001"
+
+
+def require_importer(user: CurrentUser) -> None:
+    """Importing spreadsheets is for the -001 accounts of the nation, a province, a city or a county."""
+    if not is_region_lead(user):
+        raise Forbidden("只有国家、省、市、县的 -001 账号可以导入 / only the -001 account of the nation, a province, "
+                        "a city or a county may import")
+
+
 def require_location_editor(user: CurrentUser, mine) -> None:
     """Only the mine's own enterprise account sets its location."""
     if user.tier is not UserTier.ENTERPRISE or user.mine_id != mine.id:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 _SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _one_writer(engine):
+def one_writer(engine):
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
     return _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
@@ -66,7 +66,7 @@ async def _write(
     )
     if expected_version is not None:
         bump = bump.where(Mine.version == expected_version)
-    async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
+    async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         locked = (await conn.execute(bump)).first()
         if locked is None:
             current = (await conn.execute(select(Mine.version).where(Mine.id == mine_id))).scalar()

@@ -6,11 +6,14 @@ import strawberry
 from strawberry.types import Info
 
 from models import enums
-from resolvers import accounts, mine_writes
+from strawberry.file_uploads import Upload
+
+from resolvers import accounts, imports, mine_writes
 from schema.enums import Datum, GuarantorLevel
 from schema.inputs import GuarantorInputType, ProfileInputType
 from schema.permissions import IsAuthenticated
 from schema.types.account import AuthPayloadType, UserType
+from schema.types.imports import ImportReportType
 from schema.types.mine import MineType
 
 
@@ -74,3 +77,10 @@ class Mutation:
             expected_version,
         )
         return MineType.of(info, row)
+
+    @_authenticated("Import a spreadsheet of mines (docs/import-format.md) as a GraphQL multipart request: a dry "
+                    "run unless `apply`; applying is all or nothing. The -001 accounts of the nation, a province, "
+                    "a city or a county, for the mines of their jurisdiction.")
+    async def import_mines(self, info: Info, file: Upload, apply: bool = False) -> ImportReportType:
+        outcome = await imports.upload_import(info.context, file, apply)
+        return ImportReportType.of(info, outcome, outcome.rows, outcome.passwords)

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from models import enums
 from resolvers.filters import parse_filter
+from resolvers import imports
 from resolvers.guarantors import suggestions
 from resolvers.mines import get_mine, mine_page
 from resolvers.nearby import mines_near
@@ -20,6 +21,7 @@ from schema.types.account import DashboardType, UserType
 from schema.types.campaign import GuarantorSuggestionType
 from schema.types.common import local_time
 from schema.types.mine import MineConnectionType, MineNearbyType, MineType
+from schema.types.imports import ImportReportType
 from schema.types.mineral import MineralTypeType
 from schema.types.options import FilterOptionsType
 from schema.types.region import RegionType
@@ -82,3 +84,12 @@ class Query:
             )
             for p in people
         ]
+
+    @_authenticated("Past imports of the caller's scope, newest first (dry runs included).")
+    async def imports(self, info: Info, first: int = 20) -> list[ImportReportType]:
+        return [ImportReportType.of(info, row) for row in await imports.list_imports(info.context, first)]
+
+    @_authenticated("One past import of the caller's scope, with its rows; null if unknown.")
+    async def import_report(self, info: Info, id: strawberry.ID) -> ImportReportType | None:
+        row = await imports.get_import(info.context, id)
+        return None if row is None else ImportReportType.of(info, row)
