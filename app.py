@@ -21,6 +21,7 @@ from auth.retention import daily_purge
 from export_http import routes as export_routes
 from graphql_view import MinegraphGraphQL
 from http_transport import TargetLimit
+from import_http import ImportEndpoint
 from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine_for
 from models.geo import warm_up
 from models.point_reader import make_point_reader
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # 405 (Starlette's own would be plain text).
         Route("/graphql", MinegraphGraphQL(settings)),
         Route("/", home, methods=["GET", "HEAD"]),
+        Route("/import", ImportEndpoint()),  # every method: it answers the others with a coded 405
         Route("/healthz", health),
         Route("/readyz", ready),
         *export_routes,  # GET /export/mines.xlsx|csv, stats.xlsx|csv, template.xlsx (export_http.py)

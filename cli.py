@@ -1,6 +1,6 @@
 """The `minegraph` command: seed the database, serve, export the schema, back up and restore.
 
-The `accounts` and `audit` sub-commands live in cli_admin.py and are registered here.
+The `accounts` and `audit` sub-commands live in cli_admin.py, `import` in cli_import.py; all are registered here.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from cli_admin import accounts, audit, on_database
+from cli_import import import_file
 from settings import get_settings
 
 cli = typer.Typer(help="minegraph: the non-coal underground mine registry service.", no_args_is_help=True)
@@ -147,6 +148,7 @@ def restore(
 
 
 # Registered after the commands above, so `minegraph --help` lists them in the same order as before.
+cli.command("import")(import_file)
 cli.add_typer(accounts, name="accounts")
 cli.add_typer(audit, name="audit")
 

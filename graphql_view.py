@@ -96,6 +96,10 @@ def _valid_text(value) -> bool:
     return True
 
 
+def _is_multipart(content_type: str | None) -> bool:
+    return (content_type or "").lower().startswith("multipart/form-data")
+
+
 class MinegraphGraphQL(GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), graphql_ide=None if settings.production else "graphiql")
@@ -111,7 +115,7 @@ class MinegraphGraphQL(GraphQL):
         except RequestError as error:
             await error.response(media)(scope, receive, send)
             return
-        limit = self.settings.max_body_bytes
+        limit = self._body_limit(headers)
         received = 0
 
         async def bounded_receive():
@@ -128,7 +132,7 @@ class MinegraphGraphQL(GraphQL):
         except ClientDisconnect:
             return  # the client left mid-request (a phone losing signal): nobody to answer
         except BodyTooLarge:
-            response = self._too_large().response(media)
+            response = self._too_large(limit).response(media)
         except RequestError as error:
             response = error.response(media)
         except HTTPException as error:  # Strawberry's own refusals (GraphiQL off in production: 404)
@@ -153,8 +157,14 @@ class MinegraphGraphQL(GraphQL):
                 "无法提供所要求的格式 / none of the media types in Accept can be served: accept "
                 f"{GRAPHQL_RESPONSE} or {JSON}", status=406)
         declared = headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
-            raise self._too_large()
+        if declared.isdigit() and int(declared) > self._body_limit(headers):
+            raise self._too_large(self._body_limit(headers))
+
+    def _body_limit(self, headers: Headers) -> int:
+        """A multipart request carries a spreadsheet (importMines): IMPORT_MAX_BYTES; others MAX_BODY_BYTES."""
+        if _is_multipart(headers.get("content-type")):
+            return self.settings.import_max_bytes
+        return self.settings.max_body_bytes
 
     def should_render_graphql_ide(self, request) -> bool:
         # Only for browsers (Accept: text/html); Strawberry's */* sent curl and fetch() an HTML page.
@@ -167,17 +177,22 @@ class MinegraphGraphQL(GraphQL):
         return scope["method"] == "GET" and b"query=" not in scope.get("query_string", b"") and (
             "text/html" in headers.get("accept", ""))
 
-    def _too_large(self) -> RequestError:
-        return RequestError(f"请求过大 / the request body exceeds {self.settings.max_body_bytes:,} bytes", status=413)
+    def _too_large(self, limit: int | None = None) -> RequestError:
+        limit = limit or self.settings.max_body_bytes
+        return RequestError(f"请求过大 / the request body exceeds {limit:,} bytes", status=413)
 
     async def parse_http_body(self, request):
         if request.method == "GET":
             raw = self._query_params(request.query_params)
         else:
             content_type, _ = parse_content_type(request.content_type or "")
-            if content_type.lower() != JSON:
-                raise RequestError(f"请求体须为 JSON / send the request as Content-Type: {JSON}", status=415)
-            raw = self.parse_json(await request.get_body())
+            if _is_multipart(content_type):
+                raw = await self._multipart(request)
+            elif content_type.lower() != JSON:
+                raise RequestError(f"请求体须为 JSON（上传文件用 multipart/form-data） / send the request as "
+                                   f"Content-Type: {JSON} (a file upload as multipart/form-data)", status=415)
+            else:
+                raw = self.parse_json(await request.get_body())
         data = envelope(raw)
         if not _valid_text((data.query, data.variables, data.operation_name, data.extensions)):
             # JSON can carry lone surrogates ("\ud800"); no database or log can store them.
@@ -187,6 +202,18 @@ class MinegraphGraphQL(GraphQL):
             raise RequestError("请求缺少 query / the request has no `query` (nor extensions.persistedQuery)")
         return GraphQLRequestData(query=query, variables=data.variables, operation_name=data.operation_name,
                                   extensions=data.extensions)
+
+    async def _multipart(self, request) -> object:
+        """The GraphQL multipart request (operations, map, files): Strawberry's own reading, with every
+        malformed part answered 400 with a code. No cookie authenticates here, so a cross-site form
+        cannot act for anyone (the token travels in the Authorization header only)."""
+        try:
+            return await self.parse_multipart(request)
+        except HTTPException:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise RequestError("multipart 请求格式错误 / malformed multipart request: send the fields operations, "
+                               "map and the files the map names") from error
 
     def _query_params(self, params) -> dict:
         data = dict(params)

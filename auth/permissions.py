@@ -27,6 +27,13 @@ def _forbidden(message: str, mine) -> Forbidden:
     return error
 
 
+def require_importer(user: CurrentUser) -> None:
+    """Importing spreadsheets is for the -001 accounts of the nation, a province, a city or a county."""
+    if not is_region_chief(user):
+        raise Forbidden("只有国家、省、市、县的 -001 账号可以导入 / only the -001 account of the nation, a province, "
+                        "a city or a county may import")
+
+
 def require_location_editor(user: CurrentUser, mine) -> None:
     """Only the mine's own enterprise account sets its location."""
     if user.tier is not UserTier.ENTERPRISE or user.mine_id != mine.id:

@@ -24,7 +24,7 @@ from models.mine import Mine
 from models.registry_io import MineChangeRequest
 from resolvers.cursors import BAD_CURSOR, decode_cursor, encode_cursor
 from resolvers.mine_edits import apply_mine_changes, plan_mine_changes
-from resolvers.mine_writes import _one_writer, _write
+from resolvers.mine_writes import one_writer, _write
 from resolvers.mines import get_mine, page_size
 from auth.scope import jurisdiction
 
@@ -67,7 +67,7 @@ async def propose(ctx: Context, raw_id: str, values: dict[str, Any], note: str |
     now = utcnow()
     note = _note(note)
     stored = json.dumps({"input": values}, ensure_ascii=False, sort_keys=True)
-    async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
+    async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         request_id = (await conn.execute(insert(MineChangeRequest).values(
             mine_id=mine.id, changes=stored, base_version=mine.version, status=ChangeRequestStatus.PENDING.value,
             note=note, proposed_by=ctx.user.username, proposed_at=now,
@@ -134,7 +134,7 @@ async def review(ctx: Context, raw_id: str, approve: bool, note: str | None):
 
         await _write(ctx, mine.id, None, change)
     else:
-        async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
+        async with one_writer(ctx.engine), ctx.engine.begin() as conn:
             await decide(conn, utcnow(), None)
     async with ctx.engine.connect() as conn:
         return (await conn.execute(select(MineChangeRequest).where(MineChangeRequest.id == request.id))).first()

@@ -22,7 +22,7 @@ from models.enums import VerificationState
 from models.errors import BadUserInput
 from models.mine import Mine
 from resolvers.mine_edits import apply_mine_changes, insert_mine, plan_mine_changes
-from resolvers.mine_writes import _one_writer, _write, version_conflict
+from resolvers.mine_writes import one_writer, _write, version_conflict
 from resolvers.mines import get_mine
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ async def create_mine(ctx: Context, values: dict[str, Any]):
     require_mine_editor(ctx.user)
     plan = plan_mine_changes(None, values, ctx.trees, scope=ctx.scope)
     now = utcnow()
-    async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
+    async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         return await insert_mine(conn, ctx, plan.columns, now)
 
 
@@ -96,7 +96,7 @@ async def verify_mine(ctx: Context, raw_id: str, expected_version: int, note: st
                 verified_by=ctx.user.username, verification_note=note)
         .returning(*Mine.__table__.c)
     )
-    async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
+    async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         row = (await conn.execute(verified)).first()
         if row is None:
             current = (await conn.execute(select(Mine.version).where(Mine.id == mine.id))).scalar()

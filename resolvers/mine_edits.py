@@ -83,7 +83,9 @@ class Plan:
 
 
 def _bad(name: str, zh: str, en: str) -> BadUserInput:
-    return BadUserInput(f"{FIELDS[name][1]}{zh} / {name}: {en}")
+    error = BadUserInput(f"{FIELDS[name][1]}{zh} / {name}: {en}")
+    error.field = name  # the MineInput field, for an import's RowError.column
+    return error
 
 
 def shown(row) -> dict[str, Any]:
@@ -259,6 +261,7 @@ async def apply_mine_changes(
             conn, "mine.update", account_id=ctx_like.user.account_id, username=ctx_like.user.username,
             mine_id=locked_row.id, field=change["field"], old=change["old"], new=change["new"],
             request_id=ctx_like.request_id, at=now, import_id=import_id,
+            mine_version=locked_row.version + (1 if bump else 0),
         )
 
 
@@ -287,7 +290,7 @@ async def insert_mine(conn: AsyncConnection, ctx_like, columns: dict[str, Any], 
     await audit.record(
         conn, "mine.create", account_id=ctx_like.user.account_id, username=ctx_like.user.username,
         mine_id=mine_id, field="mine", new={"code": code, **shown(row)}, request_id=ctx_like.request_id,
-        at=now, import_id=import_id,
+        at=now, import_id=import_id, mine_version=1,
     )
     password = generate_password(ctx_like.settings, code)
     account_id = (await conn.execute(insert(Account).values(

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 _SQLITE_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _one_writer(engine):
+def one_writer(engine):
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
     return _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
@@ -71,7 +71,7 @@ async def _write(
     )
     if expected_version is not None:
         bump = bump.where(Mine.version == expected_version)
-    async with _one_writer(ctx.engine), ctx.engine.begin() as conn:
+    async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         locked = (await conn.execute(bump)).first()
         if locked is None:
             current = (await conn.execute(select(Mine.version).where(Mine.id == mine_id))).scalar()
@@ -120,6 +120,17 @@ async def write_location(conn: AsyncConnection, ctx, locked, point: dict, now, i
         new=location_value(point["lat"], point["lng"], point["source_datum"], point["inside_county"],
                            sent=point["sent"]),
         request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
+    )
+
+
+async def clear_location(conn: AsyncConnection, ctx, locked, now, import_id: int | None = None) -> None:
+    """An import's 清空 of the location columns: the mine has no location again (audited)."""
+    await conn.execute(update(Mine).where(Mine.id == locked.id).values(
+        lat=None, lng=None, source_datum=None, inside_county=None, location_updated_at=now))
+    await audit.record(
+        conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username, mine_id=locked.id,
+        field="location", old=location_value(locked.lat, locked.lng, locked.source_datum, locked.inside_county),
+        new=None, request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
     )
 
 

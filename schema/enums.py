@@ -27,3 +27,4 @@ class ExportKind(Enum):
     TEMPLATE = "TEMPLATE"
 VerificationState = strawberry.enum(enums.VerificationState, name="VerificationState")
 ChangeRequestStatus = strawberry.enum(enums.ChangeRequestStatus, name="ChangeRequestStatus")
+ImportAction = strawberry.enum(enums.ImportAction, name="ImportAction")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from models import enums
-from resolvers import accounts, change_requests, mine_admin, mine_writes
+from resolvers import accounts, change_requests, imports, mine_admin, mine_writes
 from schema.enums import Datum, GuarantorLevel
 from schema.inputs import GuarantorInputType, MineInputType, ProfileInputType, mine_input_values
 from schema.permissions import IsAuthenticated
 from schema.types.account import AuthPayloadType, UserType
 from schema.types.change_request import MineChangeRequestType
+from schema.types.imports import ImportReportType
 from schema.types.mine import MineType
 
 
@@ -112,3 +114,9 @@ class Mutation:
         self, info: Info, id: strawberry.ID, approve: bool, note: str | None = None,
     ) -> MineChangeRequestType:
         return MineChangeRequestType.of(info, await change_requests.review(info.context, id, approve, note))
+    @_authenticated("Import a spreadsheet of mines (docs/import-format.md) as a GraphQL multipart request: a dry "
+                    "run unless `apply`; applying is all or nothing. The -001 accounts of the nation, a province, "
+                    "a city or a county, for the mines of their jurisdiction.")
+    async def import_mines(self, info: Info, file: Upload, apply: bool = False) -> ImportReportType:
+        outcome = await imports.upload_import(info.context, file, apply)
+        return ImportReportType.of(info, outcome, outcome.rows, outcome.passwords)

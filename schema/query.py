@@ -10,6 +10,7 @@ from models.errors import BadUserInput
 from resolvers.change_requests import request_page
 from resolvers.export_stats import MAX_DEPTH
 from resolvers.exports import export_link
+from resolvers import imports
 from resolvers.filters import parse_filter
 from resolvers.guarantors import suggestions
 from resolvers.mines import get_mine, mine_page
@@ -24,6 +25,7 @@ from schema.types.account import DashboardType, UserType
 from schema.types.campaign import GuarantorSuggestionType
 from schema.types.change_request import MineChangeRequestConnectionType
 from schema.types.common import local_time
+from schema.types.imports import ImportReportType
 from schema.types.mine import MineConnectionType, MineNearbyType, MineType
 from schema.types.mineral import MineralTypeType
 from schema.types.options import FilterOptionsType
@@ -116,3 +118,11 @@ class Query:
     ) -> MineChangeRequestConnectionType:
         status = None if status is None else enums.ChangeRequestStatus(status)
         return MineChangeRequestConnectionType(page=await request_page(info.context, status, first, after))
+    @_authenticated("Past imports of the caller's scope, newest first (dry runs included).")
+    async def imports(self, info: Info, first: int = 20) -> list[ImportReportType]:
+        return [ImportReportType.of(info, row) for row in await imports.list_imports(info.context, first)]
+
+    @_authenticated("One past import of the caller's scope, with its rows; null if unknown.")
+    async def import_report(self, info: Info, id: strawberry.ID) -> ImportReportType | None:
+        row = await imports.get_import(info.context, id)
+        return None if row is None else ImportReportType.of(info, row)

@@ -23,6 +23,20 @@ def _method(text: str) -> str | None:
     return aliases()["developmentMethod"].get(key)
 
 
+_BASIC = {m.value: m.label for m in DevelopmentMethod if m is not DevelopmentMethod.COMBINED}
+# A basic method qualified the way mine plans name them: 盲竖井 (a blind shaft), 主斜井, 副井 ...
+_QUALIFIED = re.compile(r"^(盲|主|副|辅助|明|暗)(" + "|".join(_BASIC.values()) + ")$")
+
+
+def _part(text: str) -> str | None:
+    """One part of a combination as the detail keeps it: a basic method by its label, a qualified
+    one (盲竖井) as written; None if it is neither."""
+    name = _method(text)
+    if name in _BASIC:
+        return _BASIC[name]
+    return text if _QUALIFIED.match(text) else None
+
+
 def development(value: object) -> tuple[str, object]:
     """(DevelopmentMethod name, developmentDetail). A single basic method has no detail (None
     clears a stale one); 联合开拓 alone leaves the detail as it is (KEEP); a combination
@@ -34,11 +48,10 @@ def development(value: object) -> tuple[str, object]:
     if single == DevelopmentMethod.COMBINED.value:
         return single, KEEP
     inner = _COMBINED_PREFIX.sub("", text).strip("()[]")
-    parts = [part for part in _PARTS.split(inner) if part]
-    names = [_method(re.sub("开拓$", "", part)) for part in parts]
-    basic = {m.value: m.label for m in DevelopmentMethod if m is not DevelopmentMethod.COMBINED}
-    if len(parts) >= 2 and all(name in basic for name in names):
-        return DevelopmentMethod.COMBINED.value, "-".join(basic[name] for name in names)
+    parts = [re.sub("开拓$", "", part) for part in _PARTS.split(inner) if part]
+    written = [_part(part) for part in parts]
+    if len(parts) >= 2 and all(written):
+        return DevelopmentMethod.COMBINED.value, "-".join(written)
     labels = "、".join(m.label for m in DevelopmentMethod)
     raise CellError(f"开拓方式“{as_written(value)}”无法识别，可填：{labels}，或其组合如“竖井-斜坡道” / "
                     f"developmentMethod {as_written(value)!r} is not one of "
