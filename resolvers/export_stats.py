@@ -1,7 +1,7 @@
 """The statistics export: the drill-down as a table, one row per region.
 
 The numbers come from the API's own functions (resolvers/stats.region_rollup with the
-`mine_stats` and `completeness` measures): the same statements, the same tally, the same
+`mine_stats`, `completeness` and `verification` measures): the same statements, the same tally, the same
 jurisdiction; this module only lays them out. No second way of counting.
 """
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from models.enums import UserTier
 from models.errors import BadUserInput
-from resolvers.stats import Counts, completeness, mine_stats, region_rollup
+from resolvers.stats import Counts, completeness, mine_stats, region_rollup, verification
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,9 +31,8 @@ _COMPLETENESS = (("已定位", "with_location"), ("适用市级包保", "city_le
                  ("已填省级包保", "with_province_guarantor"), ("已填市级包保", "with_city_guarantor"),
                  ("已填县级包保", "with_county_guarantor"), ("已填企业包保", "with_enterprise_guarantor"),
                  ("包保齐全", "with_all_guarantors"), ("信息完整", "complete"))
-# The verification columns (total / verified / stale / unverified) go here, after completeness:
-# when resolvers/stats.py has its `verification` measures, add a third region_rollup with them in
-# `stats_rows` and their (header, name) pairs to `stats_header`, as for completeness.
+# VerificationStats: the province's 31 March report (核实情况) is this export with these columns.
+_VERIFICATION = (("已核实", "verified"), ("核实后已变更", "stale"), ("未核实", "unverified"))
 
 
 def parse_depth(raw: str | None) -> int:
@@ -47,7 +46,7 @@ def parse_depth(raw: str | None) -> int:
 
 def stats_header(trees: Trees) -> list[str]:
     return [*_REGION, *(h for h, _ in _STATS), *(node.name for node in trees.categories),
-            *(h for h, _ in _COMPLETENESS)]
+            *(h for h, _ in _COMPLETENESS), *(h for h, _ in _VERIFICATION)]
 
 
 def listed_regions(scope: Scope, root: RegionNode, depth: int) -> list[RegionNode]:
@@ -65,17 +64,19 @@ async def stats_rows(
     engine: AsyncEngine, scope: Scope, spec: FilterSpec, trees: Trees, settings: Settings,
     root: RegionNode, depth: int,
 ) -> list[list]:
-    """One row per listed region: code, name, level, MineStats, the categories, Completeness."""
-    _top, stats = await region_rollup(engine, scope, spec, trees, settings, mine_stats, [root])
-    _top, progress = await region_rollup(engine, scope, spec, trees, settings, completeness, [root])
+    """One row per listed region: code, name, level, MineStats, the categories, Completeness,
+    VerificationStats."""
+    counts = [(await region_rollup(engine, scope, spec, trees, settings, measures, [root]))[1]
+              for measures in (mine_stats, completeness, verification)]
     rows = []
     for node in listed_regions(scope, root, depth):
-        counted, done = stats.get(node.code) or Counts(), progress.get(node.code) or Counts()
+        counted, done, checked = (found.get(node.code) or Counts() for found in counts)
         by_category = counted.by_category
         rows.append([
             node.code, node.name, node.level.label,
             *(counted[name] for _, name in _STATS),
             *(by_category.get(category.code, 0) for category in trees.categories),
             *(done[name] for _, name in _COMPLETENESS),
+            *(checked[name] for _, name in _VERIFICATION),
         ])
     return rows

@@ -309,15 +309,17 @@ async def test_a_link_dies_with_its_session_and_with_a_change_of_scope(client, g
 STATS = "total large medium small over30Workers over800mDepth byCategory { mineral { code } count }"
 PROGRESS = ("withLocation cityLevelApplicable withProvinceGuarantor withCityGuarantor withCountyGuarantor "
             "withEnterpriseGuarantor withAllGuarantors complete")
+CHECKED = "verified stale unverified"
 DRILL = f"""query Drill($filter: MineFilter) {{ region {{ ...N children {{ ...N children {{ ...N }} }} }} }}
-fragment N on Region {{ code name stats(filter: $filter) {{ {STATS} }} completeness(filter: $filter) {{ {PROGRESS} }} }}"""
+fragment N on Region {{ code name stats(filter: $filter) {{ {STATS} }} completeness(filter: $filter) {{ {PROGRESS} }}
+  verification(filter: $filter) {{ {CHECKED} }} }}"""
 
 
 def _api_rows(node, depth: int) -> list[list]:
     stats, progress = node["stats"], node["completeness"]
     row = [node["code"], node["name"], stats["total"], stats["large"], stats["medium"], stats["small"],
            stats["over30Workers"], stats["over800mDepth"], *(c["count"] for c in stats["byCategory"]),
-           *(progress[name] for name in PROGRESS.split())]
+           *(progress[name] for name in PROGRESS.split()), *(node["verification"][n] for n in CHECKED.split())]
     rows = [row]
     if depth > 0:
         for child in node.get("children") or []:
@@ -336,7 +338,7 @@ async def test_the_statistics_equal_the_api_drill_down(client, gql, callers, tie
     assert response.status_code == 200, response.text
     rows = read_csv(response.content)
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["行政区划代码", "行政区划名称", "级别"] and len(header) == 3 + 6 + 4 + 8
+    assert header[:3] == ["行政区划代码", "行政区划名称", "级别"] and len(header) == 3 + 6 + 4 + 8 + 3
     exported = [[r[0], r[1], *map(int, r[3:])] for r in body]
     assert exported == _api_rows(answer.data["region"], 2)
     # the XLSX holds the same numbers, as numbers

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sheet_files import BASIC, csv_bytes, mine_cells, xlsx_bytes
+from sheet_files import BASIC, csv_bytes, mine_cells, save, xlsx_bytes
 
 IMPORT_MINES = """
 mutation Import($file: Upload!, $apply: Boolean!) {
@@ -181,3 +181,30 @@ async def test_a_new_mine_gets_a_code_and_an_account(fresh_env, place):
     assert token
     again = await fresh_env.gql(IMPORTS, token=await fresh_env.token(f"{place['county']}-001"))
     assert again.data["imports"][0]["id"] == report["id"]
+
+
+async def test_the_command_line_imports_as_a_lead_and_hands_passwords_over_in_a_sheet(fresh_env, place, tmp_path):
+    import stat
+
+    from servers import cli
+
+    db, lead = fresh_env.db, f"{place['county']}-001"
+    cells = mine_cells(db, place["ids"][1])
+    unchanged = save(tmp_path / "same.xlsx", xlsx_bytes([cells]))
+    done = cli(fresh_env.database, "import", str(unchanged), "--as", lead, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["action"] == "UNCHANGED" and "dry run" in done.stderr
+    bad = save(tmp_path / "bad.csv", csv_bytes([{**cells, "单班下井作业人数": "-3"}]))
+    assert cli(fresh_env.database, "import", str(bad), "--as", lead, cwd=tmp_path).returncode == 1
+    new = {**cells, "矿山编码": None, "矿山名称": "命令行新建矿山", "版本": None}
+    created = save(tmp_path / "new.xlsx", xlsx_bytes([new]))
+    sheet = tmp_path / "passwords.csv"
+    done = cli(fresh_env.database, "import", str(created), "--as", lead, "--apply", "--passwords", str(sheet),
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    code = json.loads(done.stdout.splitlines()[0])["code"]
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
+    username, password = sheet.read_text().splitlines()[1].split(",")
+    assert username == code and await fresh_env.token(code, password)
+    assert cli(fresh_env.database, "import", str(created), "--as", f"{place['county']}-002",
+               cwd=tmp_path).returncode == 2  # not a -001: refused as a whole
