@@ -119,8 +119,9 @@ class Query:
         status = None if status is None else enums.ChangeRequestStatus(status)
         return MineChangeRequestConnectionType(page=await request_page(info.context, status, first, after))
     @_authenticated("Past imports of the caller's scope, newest first (dry runs included).")
-    async def imports(self, info: Info, first: int = 20) -> list[ImportReportType]:
-        return [ImportReportType.of(info, row) for row in await imports.list_imports(info.context, first)]
+    async def imports(self, info: Info, first: int | None = 20) -> list[ImportReportType]:
+        rows = await imports.list_imports(info.context, 20 if first is None else first)
+        return [ImportReportType.of(info, row) for row in rows]
 
     @_authenticated("One past import of the caller's scope, with its rows; null if unknown.")
     async def import_report(self, info: Info, id: strawberry.ID) -> ImportReportType | None:

@@ -208,3 +208,27 @@ async def test_the_command_line_imports_as_a_lead_and_hands_passwords_over_in_a_
     assert username == code and await fresh_env.token(code, password)
     assert cli(fresh_env.database, "import", str(created), "--as", f"{place['county']}-002",
                cwd=tmp_path).returncode == 2  # not a -001: refused as a whole
+
+
+@pytest.mark.parametrize("data", [b"", b"PK\x03\x04 not really a zip", b"\xd0\xcf\x11\xe0 an old .xls", "名称,x\n".encode()])
+async def test_a_file_that_is_not_the_template_is_a_clear_refusal(fresh_env, place, data):
+    lead = await fresh_env.token(f"{place['county']}-001")
+    response = await fresh_env.client.post("/import", headers={"Authorization": f"Bearer {lead}"},
+                                           files={"file": ("x.xlsx", data)}, data={"apply": "true"})
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and " / " in error["message"]
+
+
+@pytest.mark.parametrize("form", [
+    {"operations": "{", "map": "{}"},
+    {"operations": json.dumps({"query": IMPORT_MINES, "variables": {"file": None}}), "map": "[1]"},
+    {"operations": json.dumps({"query": IMPORT_MINES, "variables": {"file": None}}), "map": json.dumps({"0": ["x.y"]})},
+    {"operations": json.dumps({"query": IMPORT_MINES, "variables": {"file": None}}), "map": json.dumps({"9": ["variables.file"]})},
+])
+async def test_malformed_multipart_requests_are_refused_with_a_code(fresh_env, place, form):
+    lead = await fresh_env.token(f"{place['county']}-001")
+    response = await fresh_env.client.post("/graphql", headers={"Authorization": f"Bearer {lead}"}, data=form,
+                                           files={"0": ("m.xlsx", b"x")})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
