@@ -29,7 +29,8 @@ from strawberry.types.execution import PreExecutionError
 
 from auth.users import CurrentUser
 from http_transport import (
-    CHARSET, GRAPHQL_RESPONSE, JSON, RequestError, envelope, error_response, negotiate, operation_type,
+    CHARSET, GRAPHQL_RESPONSE, JSON, BodyTooLarge, RequestError, bounded, envelope, error_response, negotiate,
+    operation_type,
 )
 from models.errors import BadUserInput, MinegraphError
 from resolvers.context import Context
@@ -53,10 +54,6 @@ TIMEOUT_MESSAGE = (
 )
 # Strawberry's own refusals that can still reach a client, in the house's two languages.
 # "Not Found": a browser asking for the IDE in production (saying why would name it).
-class BodyTooLarge(Exception):
-    pass
-
-
 @dataclass
 class StoredResult(ExecutionResult):
     """An answer from the response store: `answer` is the JSON of `data`."""
@@ -116,17 +113,7 @@ class MinegraphGraphQL(GraphQL):
             await error.response(media)(scope, receive, send)
             return
         limit = self._body_limit(headers)
-        received = 0
-
-        async def bounded_receive():
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise BodyTooLarge
-            return message
-
-        request = Request(scope, receive=bounded_receive)
+        request = Request(scope, receive=bounded(receive, limit))
         try:
             response = await self.run(request)
         except ClientDisconnect:

@@ -207,3 +207,24 @@ class TargetLimit:
                 await error_response(414, "BAD_USER_INPUT", message, media)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    """The body read so far passed the limit (`bounded`)."""
+
+
+def bounded(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises BodyTooLarge once more than `limit` body bytes have come: a request
+    that lies about its Content-Length (or sends none, chunked) is cut off while it is read."""
+    received = 0
+
+    async def bounded_receive():
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise BodyTooLarge
+        return message
+
+    return bounded_receive
+

@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from auth.users import CurrentUser
-from http_transport import JSON, error_response
+from http_transport import JSON, BodyTooLarge, bounded, error_response
 from models.errors import MinegraphError
 from resolvers import imports
 from resolvers.context import Context
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409}
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _refusal(status: int, code: str, message: str) -> Response:
@@ -54,20 +50,10 @@ class ImportEndpoint:
 
 async def _serve(scope: Scope, receive: Receive, send: Send) -> None:
     limit = scope["app"].state.settings.import_max_bytes
-    received = 0
-
-    async def bounded_receive():
-        nonlocal received
-        message = await receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise _TooLarge
-        return message
-
-    request = Request(scope, receive=bounded_receive)
+    request = Request(scope, receive=bounded(receive, limit))
     try:
         response = await _answer(request, limit)
-    except _TooLarge:
+    except BodyTooLarge:
         response = _too_large(limit)
     except ClientDisconnect:
         return
@@ -99,7 +85,7 @@ async def _answer(request: Request, limit: int) -> Response:
                 return _refusal(400, "BAD_USER_INPUT", f"apply 须为 true 或 false / apply must be true or false "
                                 f"(got {apply[:20]!r})")
             outcome = await imports.upload_import(ctx, upload, apply in _TRUE)
-    except _TooLarge:
+    except BodyTooLarge:
         raise
     except MinegraphError as error:
         return _refusal(_STATUS.get(error.code, 400), error.code, error.message)
