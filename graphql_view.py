@@ -18,6 +18,7 @@ import orjson
 from cross_web import HTTPException
 from graphql import OperationType
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse
 from strawberry.asgi import GraphQL
@@ -198,8 +199,8 @@ class MinegraphGraphQL(GraphQL):
             return await self.parse_multipart(request)
         except HTTPException:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-            raise RequestError("multipart 请求格式错误 / malformed multipart request: send the fields operations, "
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, StarletteHTTPException) as error:
+            raise RequestError("表单请求格式错误 / malformed multipart request: send the fields operations, "
                                "map and the files the map names") from error
 
     def _query_params(self, params) -> dict:

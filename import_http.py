@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -89,8 +90,9 @@ async def _answer(request: Request, limit: int) -> Response:
         raise
     except MinegraphError as error:
         return _refusal(_STATUS.get(error.code, 400), error.code, error.message)
-    except (ValueError, KeyError) as error:  # python-multipart's refusals of a malformed body
-        return _refusal(400, "BAD_USER_INPUT", f"无法读取表单 / malformed multipart form: {str(error)[:80]}")
+    except (ValueError, KeyError, HTTPException) as error:  # refusals of a malformed multipart body
+        reason = getattr(error, "detail", None) or str(error)
+        return _refusal(400, "BAD_USER_INPUT", f"无法读取表单 / malformed multipart form: {str(reason)[:80]}")
     return Response(orjson.dumps(report_json(ctx, outcome)), media_type=JSON + "; charset=utf-8")
 
 

@@ -232,3 +232,13 @@ async def test_malformed_multipart_requests_are_refused_with_a_code(fresh_env, p
                                            files={"0": ("m.xlsx", b"x")})
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/import"])
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=x"])
+async def test_a_multipart_body_without_parts_is_a_coded_refusal(fresh_env, place, path, content_type):
+    lead = await fresh_env.token(f"{place['county']}-001")
+    response = await fresh_env.client.post(path, headers={"Authorization": f"Bearer {lead}",
+                                                          "Content-Type": content_type}, content=b"--x\r\nbroken")
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
