@@ -120,12 +120,14 @@ def test_datum_refused():
     ("竖井-斜坡道", "COMBINED", "竖井-斜坡道"), ("竖井+斜坡道", "COMBINED", "竖井-斜坡道"),
     ("联合开拓(竖井-斜坡道)", "COMBINED", "竖井-斜坡道"), ("联合开拓（平硐＋斜井）", "COMBINED", "平硐-斜井"),
     ("竖井、斜坡道、平硐", "COMBINED", "竖井-斜坡道-平硐"), ("竖井开拓", "SHAFT", None),
+    # qualified parts, as the registry holds them (the demo's 平硐-盲竖井): kept as written
+    ("平硐-盲竖井", "COMBINED", "平硐-盲竖井"), ("主斜井+副斜井", "COMBINED", "主斜井-副斜井"),
 ])
 def test_development(cell, method, detail):
     assert development(cell) == (method, detail)
 
 
-@pytest.mark.parametrize("cell", ["露天", "竖井-露天", "联合开拓(竖井)"])
+@pytest.mark.parametrize("cell", ["露天", "竖井-露天", "联合开拓(竖井)", "平硐-很盲竖井", "主斜井+副井"])
 def test_development_refused(cell):
     with pytest.raises(CellError):
         development(cell)
