@@ -6,17 +6,9 @@ import json
 
 import pytest
 
+from import_requests import IMPORT_MINES, send
 from sheet_files import BASIC, csv_bytes, mine_cells, save, xlsx_bytes
 
-IMPORT_MINES = """
-mutation Import($file: Upload!, $apply: Boolean!) {
-  importMines(file: $file, apply: $apply) {
-    id applied created changed unchanged rejected
-    rows { rowNumber code action changes { field old new } errors { column value message code } warnings
-           initialPassword }
-  }
-}
-"""
 IMPORTS = "query { imports(first: 5) { id applied fileName username created changed unchanged rejected } }"
 IMPORT_REPORT = "query R($id: ID!) { importReport(id: $id) { id rows(actions: [UPDATE]) { rowNumber code } } }"
 HISTORY = "query M($id: ID!) { mine(id: $id) { version history { field importId } } }"
@@ -34,16 +26,6 @@ def place(fresh_env):
                            (row["province_code"],)).fetchone()[0]
     return {"county": county, "city": row["city_code"], "province": row["province_code"], "ids": ids,
             "elsewhere": elsewhere}
-
-
-async def send(env, username: str, data: bytes, apply: bool = False, name: str = "mines.xlsx"):
-    token = await env.token(username)
-    operations = {"query": IMPORT_MINES, "variables": {"file": None, "apply": apply}}
-    response = await env.client.post(
-        "/graphql", headers={"Authorization": f"Bearer {token}"},
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
-        files={"0": (name, data, "application/octet-stream")})
-    return response.json()
 
 
 def version(db, mine_id: int) -> int:
