@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -45,6 +46,26 @@ def _phone_error(problem: str) -> BadUserInput:
 
 def normalize_phone(raw: object) -> str:
     """A mainland mobile as its 11 digits, a landline as "0AREA-NUMBER"; else BadUserInput."""
+    if not isinstance(raw, str):
+        return _normalize_phone(raw)  # raises
+    phone, problem = _phone(raw)
+    if problem is not None:
+        raise BadUserInput(problem)
+    return phone
+
+
+@lru_cache(maxsize=8192)
+def _phone(text: str) -> tuple[str | None, str | None]:
+    """(phone, None) or (None, the refusal). Cached: parsing costs about a quarter of a millisecond,
+    one official's number recurs on every mine of a county, and an import normalises each
+    principal's phone twice (reading the cell, then planning the row as updateMine would)."""
+    try:
+        return _normalize_phone(text), None
+    except BadUserInput as error:
+        return None, error.message
+
+
+def _normalize_phone(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise _phone_error("电话号码为空 / the phone number is empty")
     # NFKC turns full-width digits, brackets and dashes (common in Chinese input) into ASCII.

@@ -13,40 +13,23 @@ Bounded: every request has a timeout (--timeout, default 600 s).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
 from bench.common import DATA, PASSWORD, PYTHON, ROOT, base_env, say
 from bench.contenders import Minegraph
-from bench.datasets import prepare
-
-
-def _rss(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak(pids: list[int]) -> None:
-    for pid in pids:  # "5" resets VmHWM to the current RSS (Linux ≥ 4.0)
-        try:
-            Path(f"/proc/{pid}/clear_refs").write_text("5")
-        except OSError:
-            pass
+from bench.served import arguments, databases, reset_peak, rss
 
 
 def _download(base: str, path: str, token: str, timeout: float, pids: list[int]) -> dict:
-    before = sum(_rss(p, "VmRSS") for p in pids)
-    _reset_peak(pids)
+    before = sum(rss(p, "VmRSS") for p in pids)
+    reset_peak(pids)
     started = time.monotonic()
     first = None
     size = 0
@@ -58,7 +41,7 @@ def _download(base: str, path: str, token: str, timeout: float, pids: list[int])
                 first = time.monotonic() - started
             size += len(chunk)
     seconds = time.monotonic() - started
-    peak = sum(_rss(p, "VmHWM") for p in pids)
+    peak = sum(rss(p, "VmHWM") for p in pids)
     return {"seconds": round(seconds, 2), "first_byte_s": round(first or seconds, 3), "bytes": size,
             "rss_growth_mb": round((peak - before) / 2**20, 1)}
 
@@ -94,8 +77,8 @@ async def _floor(db_url: str, form: str) -> dict:
     engine = make_engine(db_url)
     trees = await load_trees(engine)
     zone = ZoneInfo("Asia/Shanghai")
-    before = _rss(os.getpid(), "VmRSS")
-    _reset_peak([os.getpid()])
+    before = rss(os.getpid(), "VmRSS")
+    reset_peak([os.getpid()])
     started = time.monotonic()
     async with engine.connect() as conn:
         mines = (await conn.execute(select(Mine).where(Mine.revoked_at.is_(None))
@@ -118,7 +101,7 @@ async def _floor(db_url: str, form: str) -> dict:
     seconds = time.monotonic() - started
     await engine.dispose()
     return {"seconds": round(seconds, 2), "bytes": size,
-            "rss_growth_mb": round((_rss(os.getpid(), "VmHWM") - before) / 2**20, 1)}
+            "rss_growth_mb": round((rss(os.getpid(), "VmHWM") - before) / 2**20, 1)}
 
 
 def _floor_run(db_url: str, form: str, timeout: float) -> dict:
@@ -130,23 +113,12 @@ def _floor_run(db_url: str, form: str, timeout: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mines", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--floor", nargs=2, metavar=("DB_URL", "FORM"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__, 600.0, ("DB_URL", "FORM"))
     if args.floor:
         print(json.dumps(asyncio.run(_floor(*args.floor))))
         return
-    backends = args.backends.split(",")
-    ds = prepare(args.mines, args.seed, sqlite="sqlite" in backends, postgres="postgres" in backends)
     results = {}
-    for backend, url in (("sqlite", ds.sqlite_path and ds.sqlite_url), ("postgres", ds.pg_db and ds.pg_url)):
-        if backend not in backends or not url:
-            continue
-        say(f"export through HTTP: {backend}, {args.mines} mines")
+    for backend, url in databases(args, "export"):
         served = _server_run(url, backend, args.timeout)
         for form in ("csv", "xlsx"):
             floor = _floor_run(url, form, args.timeout)

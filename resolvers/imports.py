@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from sqlalchemy import insert, select, update
 
+from auth import audit
 from auth.audit import utcnow
 from auth.permissions import require_importer
 from auth.scope import jurisdiction
@@ -28,7 +29,7 @@ from models.errors import BadUserInput, Conflict
 from models.mine import Guarantor, Mine
 from models.registry_io import MineImport
 from resolvers.import_plan import audited_field, new_report, plan_row, unknown_code
-from resolvers.mine_edits import apply_mine_changes, insert_mine
+from resolvers.mine_edits import apply_many_mine_changes, insert_mine
 from resolvers.import_plan import CLEAR
 from resolvers.mine_writes import clear_location, one_writer, write_guarantor, write_location
 from spreadsheets.reading import read_sheet
@@ -210,32 +211,33 @@ async def _record(ctx, file_name, plans, counts, now, applied: bool, conn=None) 
 
 
 async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwords) -> tuple[int, dict[int, str]]:
-    """Every plan in one transaction: a mine that changed since it was planned undoes them all."""
+    """Every plan in one transaction: a mine that changed since it was planned undoes them all.
+    CHUNK rows at a time: one version step for the chunk's mines, the basic fields as a few
+    executemany statements and the chunk's audit records as one (in row order), where a statement
+    per row and field made applying 100,000 rows take minutes (bench/README.md, "Import")."""
     passwords: dict[int, str] = {}
+    todo = [plan for plan in plans if plan.action is not ImportAction.UNCHANGED]
     async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         import_id = await _record(ctx, file_name, plans, counts, now, applied=True, conn=conn)
-        for plan in plans:
-            if plan.action is ImportAction.UNCHANGED:
-                continue
-            if plan.mine_id is None:
-                locked, password = await insert_mine(conn, ctx, plan.columns, now, import_id=import_id)
-                plan.report["code"] = locked.code
-                passwords[plan.report["rowNumber"]] = password
-            else:
-                locked = (await conn.execute(
-                    update(Mine).where(Mine.id == plan.mine_id, Mine.version == plan.seen_version,
-                                       jurisdiction(ctx.scope))
-                    .values(version=Mine.version + 1, updated_at=now).returning(*Mine.__table__.c))).first()
-                if locked is None:
-                    raise Conflict(MOVED_ON)
-                await apply_mine_changes(conn, ctx, locked, plan.columns, plan.basic_changes, now,
-                                         import_id=import_id)
-            if plan.point is CLEAR:
-                await clear_location(conn, ctx, locked, now, import_id=import_id)
-            elif plan.point is not None:
-                await write_location(conn, ctx, locked, plan.point, now, import_id=import_id)
-            for level, person in plan.guarantors.items():
-                await write_guarantor(conn, ctx, locked, level, person, now, import_id=import_id)
+        for start in range(0, len(todo), CHUNK):
+            chunk, audits = todo[start:start + CHUNK], []
+            locked = await _step_versions(conn, ctx, chunk, now)
+            await apply_many_mine_changes(conn, ctx, [(locked[p.mine_id], p.columns, p.basic_changes) for p in chunk
+                                                      if p.mine_id is not None], now, import_id, audits=audits)
+            for plan in chunk:
+                if plan.mine_id is None:
+                    row, password = await insert_mine(conn, ctx, plan.columns, now, import_id=import_id)
+                    plan.report["code"] = row.code
+                    passwords[plan.report["rowNumber"]] = password
+                else:
+                    row = locked[plan.mine_id]
+                if plan.point is CLEAR:
+                    await clear_location(conn, ctx, row, now, import_id=import_id, audits=audits)
+                elif plan.point is not None:
+                    await write_location(conn, ctx, row, plan.point, now, import_id=import_id, audits=audits)
+                for level, person in plan.guarantors.items():
+                    await write_guarantor(conn, ctx, row, level, person, now, import_id=import_id, audits=audits)
+            await audit.write(conn, audits)
         # New mines' codes are known now: the stored report names them.
         await conn.execute(update(MineImport).where(MineImport.id == import_id).values(
             report=json.dumps([p.report for p in plans], ensure_ascii=False)))
@@ -243,6 +245,22 @@ async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwor
             codes = {p.report["rowNumber"]: p.report["code"] for p in plans}
             keep_passwords([(codes[n], password) for n, password in passwords.items()])
     return import_id, passwords
+
+
+async def _step_versions(conn, ctx, chunk: list[RowPlan], now) -> dict[int, Any]:
+    """One version step for each existing mine of the chunk, in one statement; its rows as locked.
+    A mine no longer at the version it was planned at (or gone from the scope) is a Conflict: the
+    transaction rolls back, steps included."""
+    seen = {plan.mine_id: plan.seen_version for plan in chunk if plan.mine_id is not None}
+    if not seen:
+        return {}
+    rows = (await conn.execute(
+        update(Mine).where(Mine.id.in_(seen), jurisdiction(ctx.scope))
+        .values(version=Mine.version + 1, updated_at=now).returning(*Mine.__table__.c))).all()
+    locked = {row.id: row for row in rows}
+    if len(locked) != len(seen) or any(locked[i].version != v + 1 for i, v in seen.items()):
+        raise Conflict(MOVED_ON)
+    return locked
 
 
 async def list_imports(ctx, first: int) -> list:

@@ -16,6 +16,8 @@ Three public functions; none opens a transaction, so an import can run thousands
   bump=False)` — writes `columns` to the locked mine, one "mine.update" audit record per change
   (with `import_id`), and turns VERIFIED into STALE (every MineInput field is basic data).
   `bump=True` also steps the version (updateMine's `_write` has stepped it already).
+  `apply_many_mine_changes` is the same for a list of mines (an import's chunk): it is what
+  `apply_mine_changes` runs, with batched statements.
 - `insert_mine(conn, ctx_like, columns, now, import_id=None) -> (row, password)` — assigns the
   code (next serial in the county), inserts the mine, audits "mine.create" and creates its
   enterprise account (username = code) with a one-time password, returned once.
@@ -29,7 +31,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 from auth import audit
 from auth.accounts import generate_password
@@ -244,25 +246,48 @@ async def apply_mine_changes(
     now: datetime, import_id: int | None = None, *, bump: bool = False,
 ) -> None:
     """Write a plan to a mine locked by this transaction and audit it field by field."""
-    if not changes:
-        return
-    values = dict(columns)
-    if locked_row.verification_state == VerificationState.VERIFIED.value:
-        values["verification_state"] = VerificationState.STALE.value  # basic data moved since verified
-    if bump:
-        values.update(version=Mine.version + 1, updated_at=now)
-    await conn.execute(update(Mine).where(Mine.id == locked_row.id).values(**values))
-    if "county_code" in columns:
-        # An enterprise account's scope is its mine's county (auth/users.py): it moves with the mine.
-        await conn.execute(update(Account).where(Account.mine_id == locked_row.id)
-                           .values(region_code=columns["county_code"]))
-    for change in changes:
-        await audit.record(
-            conn, "mine.update", account_id=ctx_like.user.account_id, username=ctx_like.user.username,
+    await apply_many_mine_changes(conn, ctx_like, [(locked_row, columns, changes)], now, import_id, bump=bump)
+
+
+async def apply_many_mine_changes(
+    conn: AsyncConnection, ctx_like, items: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]],
+    now: datetime, import_id: int | None = None, *, bump: bool = False, audits: list | None = None,
+) -> None:
+    """`apply_mine_changes` for many (locked row, columns, changes) at once: one UPDATE per set of
+    columns written, as an executemany, and the audit records in one statement (or, with `audits`,
+    added there for the caller to write in order with its others: `auth.audit.write`)."""
+    table = Mine.__table__
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    moved: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    for locked_row, columns, changes in items:
+        if not changes:
+            continue
+        values = dict(columns)
+        if locked_row.verification_state == VerificationState.VERIFIED.value:
+            values["verification_state"] = VerificationState.STALE.value  # basic data moved since verified
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"p_id": locked_row.id, **{f"p_{k}": v for k, v in values.items()}})
+        if "county_code" in columns:
+            # An enterprise account's scope is its mine's county (auth/users.py): it moves with the mine.
+            moved.append({"p_id": locked_row.id, "p_region": columns["county_code"]})
+        entries += [audit.entry(
+            "mine.update", account_id=ctx_like.user.account_id, username=ctx_like.user.username,
             mine_id=locked_row.id, field=change["field"], old=change["old"], new=change["new"],
             request_id=ctx_like.request_id, at=now, import_id=import_id,
             mine_version=locked_row.version + (1 if bump else 0),
-        )
+        ) for change in changes]
+    for names, rows in by_columns.items():
+        statement = update(table).where(table.c.id == bindparam("p_id")).values(
+            {name: bindparam(f"p_{name}") for name in names})
+        if bump:
+            statement = statement.values(version=table.c.version + 1, updated_at=now)
+        await conn.execute(statement, rows)
+    if moved:
+        accounts = Account.__table__
+        await conn.execute(update(accounts).where(accounts.c.mine_id == bindparam("p_id"))
+                           .values(region_code=bindparam("p_region")), moved)
+    await audit.write(conn, entries, into=audits)
 
 
 async def _next_code(conn: AsyncConnection, county_code: str) -> str:

@@ -106,32 +106,34 @@ def checked_point(ctx, county_code: str, lat: float, lng: float, datum: Datum) -
             "sent": (lat, lng)}
 
 
-async def write_location(conn: AsyncConnection, ctx, locked, point: dict, now, import_id: int | None = None) -> None:
+async def write_location(conn: AsyncConnection, ctx, locked, point: dict, now, import_id: int | None = None,
+                         audits: list | None = None) -> None:
     """Store a checked point (`checked_point`) on the locked mine and audit it, inside the caller's
-    transaction (a mutation's or an import's)."""
+    transaction (a mutation's or an import's; `audits`: see `auth.audit.write`)."""
     columns = {k: v for k, v in point.items() if k != "sent"}
     await conn.execute(update(Mine).where(Mine.id == locked.id).values(**columns, location_updated_at=now))
     # Both sides as Mine.location shows them, each datum under its own name (resolvers/location_history.py).
     old = None if locked.lat is None else location_value(
         locked.lat, locked.lng, locked.source_datum, locked.inside_county)
-    await audit.record(
-        conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username,
+    await audit.write(conn, [audit.entry(
+        "mine.location", account_id=ctx.user.account_id, username=ctx.user.username,
         mine_id=locked.id, field="location", old=old,
         new=location_value(point["lat"], point["lng"], point["source_datum"], point["inside_county"],
                            sent=point["sent"]),
         request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
-    )
+    )], into=audits)
 
 
-async def clear_location(conn: AsyncConnection, ctx, locked, now, import_id: int | None = None) -> None:
+async def clear_location(conn: AsyncConnection, ctx, locked, now, import_id: int | None = None,
+                         audits: list | None = None) -> None:
     """An import's 清空 of the location columns: the mine has no location again (audited)."""
     await conn.execute(update(Mine).where(Mine.id == locked.id).values(
         lat=None, lng=None, source_datum=None, inside_county=None, location_updated_at=now))
-    await audit.record(
-        conn, "mine.location", account_id=ctx.user.account_id, username=ctx.user.username, mine_id=locked.id,
+    await audit.write(conn, [audit.entry(
+        "mine.location", account_id=ctx.user.account_id, username=ctx.user.username, mine_id=locked.id,
         field="location", old=location_value(locked.lat, locked.lng, locked.source_datum, locked.inside_county),
         new=None, request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
-    )
+    )], into=audits)
 
 
 async def set_guarantor(
@@ -154,7 +156,7 @@ async def set_guarantor(
 
 async def write_guarantor(
     conn: AsyncConnection, ctx, locked, level: GuarantorLevel, person: dict | None, now,
-    import_id: int | None = None,
+    import_id: int | None = None, audits: list | None = None,
 ) -> None:
     """Set (a normalised {name, position, phone}) or clear (None: an import's 清空) one guarantor
     level of the locked mine and audit it, inside the caller's transaction."""
@@ -169,9 +171,9 @@ async def write_guarantor(
         await conn.execute(insert(Guarantor).values(mine_id=locked.id, level=level.value, **values))
     else:
         await conn.execute(update(Guarantor).where(*key).values(**values))
-    await audit.record(
-        conn, "mine.guarantor", account_id=ctx.user.account_id, username=ctx.user.username,
+    await audit.write(conn, [audit.entry(
+        "mine.guarantor", account_id=ctx.user.account_id, username=ctx.user.username,
         mine_id=locked.id, field=f"guarantor.{level.value}",
         old=None if old is None else {"name": old.name, "position": old.position, "phone": old.phone},
         new=person, request_id=ctx.request_id, at=now, mine_version=locked.version, import_id=import_id,
-    )
+    )], into=audits)

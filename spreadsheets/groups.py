@@ -10,7 +10,6 @@ the value.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from auth.validation import normalize_name, normalize_phone
@@ -46,23 +45,6 @@ def _group(cells, keys: dict[str, str]) -> tuple[Any, dict[str, object]]:
     return "filled", given
 
 
-@lru_cache(maxsize=8192)
-def _phone(text: str) -> tuple[str | None, str | None]:
-    """(phone, None) or (None, the error message). Cached: parsing a phone costs about a quarter
-    of a millisecond, and one official's number recurs on every mine of a county."""
-    try:
-        return normalize_phone(text), None
-    except BadUserInput as error:
-        return None, error.message
-
-
-def _cached_phone(text: str) -> str:
-    phone, problem = _phone(text)
-    if problem is not None:
-        raise BadUserInput(problem)
-    return phone
-
-
 def _normalized(cells, key: str, value: object, normalize) -> Any:
     try:
         return normalize(as_written(value))
@@ -76,7 +58,7 @@ def _person(cells, keys: dict[str, str]) -> Any:
     if state != "filled":
         return state
     normalizers = {"name": lambda v: normalize_name(v, "name"),
-                   "position": lambda v: normalize_name(v, "position"), "phone": _cached_phone}
+                   "position": lambda v: normalize_name(v, "position"), "phone": normalize_phone}
     person = {part: _normalized(cells, keys[part], value, normalizers[part]) for part, value in given.items()}
     return KEEP if KEEP in person.values() else person
 
