@@ -149,15 +149,15 @@ def _location(ctx, plan: RowPlan, parsed: ParsedRow, mine, target, labels) -> li
         plan.point = CLEAR
         return [{"field": "location", "old": old, "new": None}]
     lat, lng, datum = sent["lat"], sent["lng"], sent["datum"]
-    try:
-        point = checked_point(ctx, target.county_code, lat, lng, Datum(datum))
-    except MinegraphError as error:
-        plan.reject(labels.get("location.lat"), f"{lat}, {lng}", error.message, error.code)
-        return []
     if mine is not None and mine.lat is not None and (mine.source_datum or geo.WGS84) == datum:
         now_lat, now_lng = (mine.lat, mine.lng) if datum == geo.WGS84 else geo.to_gcj02(mine.lat, mine.lng)
         if abs(now_lat - lat) <= COORDINATE_TOLERANCE and abs(now_lng - lng) <= COORDINATE_TOLERANCE:
-            return []
+            return []  # the stored point, as exported: unchanged, whatever a check would say of it now
+    try:
+        point = checked_point(ctx, target.county_code, lat, lng, Datum(datum))
+    except MinegraphError as error:
+        plan.reject(labels.get("location.lng"), f"{lng}, {lat}", error.message, error.code)
+        return []
     plan.point = point
     new = location_value(point["lat"], point["lng"], datum, point["inside_county"], sent=(lat, lng))
     return [{"field": "location", "old": old, "new": new}]

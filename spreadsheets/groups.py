@@ -14,7 +14,6 @@ from typing import Any
 
 from auth.validation import normalize_name, normalize_phone
 from models.errors import BadUserInput
-from models.geo import check_in_china
 from spreadsheets.cells import KEEP, CellError, as_written, is_clear
 from spreadsheets.coordinates import SWAPPED, datum, degrees, looks_swapped
 
@@ -116,9 +115,6 @@ def location(cells) -> Any:
         cells.error("location.lat", lat, f"{zh}：纬度 {values['lat']}，经度 {values['lng']} / {en}: "
                     f"latitude {values['lat']}, longitude {values['lng']}")
         return KEEP
-    try:
-        check_in_china(float(values["lat"]), float(values["lng"]))
-    except BadUserInput as error:
-        cells.error("location.lng", lng, error.message)
-        return KEEP
+    # Whether the point lies in China is checked when the row is planned (resolvers/import_plan.py),
+    # after comparing it with the stored point: an unchanged point is never refused.
     return {"lat": float(values["lat"]), "lng": float(values["lng"]), "datum": values["datum"]}

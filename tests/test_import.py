@@ -224,3 +224,22 @@ async def test_a_multipart_body_without_parts_is_a_coded_refusal(fresh_env, plac
                                                           "Content-Type": content_type}, content=b"--x\r\nbroken")
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_point_outside_china_is_refused_unless_it_is_the_stored_one(fresh_env, place):
+    db, mine_id = fresh_env.db, place["ids"][2]
+    header = (*BASIC, "经度", "纬度", "坐标系")
+    lead = f"{place['county']}-001"
+    paris = {**mine_cells(db, mine_id), "经度": 2.35, "纬度": 48.85, "坐标系": "WGS-84", "版本": None}
+    row = (await send(fresh_env, lead, xlsx_bytes([paris], header=header)))["data"]["importMines"]["rows"][0]
+    assert row["action"] == "REJECTED" and row["errors"][0]["column"] == "经度"
+    assert "不在中国境内" in row["errors"][0]["message"]
+    # A point stored before today's check (older data, a seed) round-trips: it is not a change.
+    db.execute("UPDATE mine SET lat = 48.85, lng = 2.35, source_datum = 'WGS84' WHERE id = ?", (mine_id,))
+    db.commit()
+    try:
+        row = (await send(fresh_env, lead, xlsx_bytes([paris], header=header)))["data"]["importMines"]["rows"][0]
+        assert row["action"] == "UNCHANGED", row
+    finally:
+        db.execute("UPDATE mine SET lat = NULL, lng = NULL, source_datum = NULL WHERE id = ?", (mine_id,))
+        db.commit()

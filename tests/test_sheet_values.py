@@ -150,12 +150,17 @@ def test_location_decimal_and_dms():
     ({"经度": "25.04", "纬度": "102.71", "坐标系": "WGS84"}, "纬度", "经纬度可能填反了"),
     ({"经度": "102.71", "纬度": "25.04"}, "坐标系", "坐标系"),
     ({"经度": "102.71", "坐标系": "WGS84"}, "经度", "纬度"),
-    ({"经度": "2.35", "纬度": "48.85", "坐标系": "WGS84"}, "经度", "不在中国境内"),
     ({"经度": "102.71", "纬度": "25.04", "坐标系": "BD09"}, "坐标系", "坐标系"),
 ])
 def test_location_refusals(cells, column, words):
     parsed = _parse(cells, labels=[*GOOD, *LOCATION])
     assert words in _errors(parsed)[column] and parsed.location is KEEP
+
+
+def test_a_point_outside_china_is_left_to_the_plan():
+    # Refused there unless it is the point the mine already has (tests/test_import.py).
+    parsed = _parse({"经度": "2.35", "纬度": "48.85", "坐标系": "WGS84"}, labels=[*GOOD, *LOCATION])
+    assert parsed.errors == [] and parsed.location == {"lat": 48.85, "lng": 2.35, "datum": "WGS84"}
 
 
 def test_swapped_hint_in_english_too():
