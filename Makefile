@@ -11,7 +11,7 @@ READY := $(VENV)/.ready
 $(READY): requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	printf '#!/bin/sh\nPYTHONPATH="%s" exec "%s" "%s/cli.py" "$$@"\n' "$(CURDIR)" "$(CURDIR)/$(PY)" "$(CURDIR)" > $(VENV)/bin/minegraph
+	printf '#!/bin/sh\nPYTHONPATH="%s" exec "%s" -m cli "$$@"\n' "$(CURDIR)" "$(CURDIR)/$(PY)" > $(VENV)/bin/minegraph
 	chmod +x $(VENV)/bin/minegraph
 	touch $@
 
@@ -22,7 +22,7 @@ seed: $(READY)
 	$(PY) -m cli seed --demo --if-empty
 
 run: seed
-	$(PY) cli.py serve  # as a script, not `-m cli`: see cli.py, "serve"
+	$(PY) -m cli serve
 
 # The whole suite twice: on SQLite, then on PostgreSQL (TEST_PG_URL, default
 # postgresql://postgres@127.0.0.1:5432/test; each test database is a fresh one).
@@ -60,11 +60,11 @@ soak-faults: $(READY)
 	@mkdir -p $(SOAK_OUT)
 	@echo "== soak: faults and load on SQLite (TEST_DATABASE=sqlite) =="
 	TEST_DATABASE=sqlite FAULT_REPORT=$(SOAK_OUT)/faults-sqlite.json SOAK_REPORT=$(SOAK_OUT)/soak-sqlite.json \
-		$(PY) -m pytest -m soak tests/test_fault_kill9.py tests/test_soak.py $(PYTEST_ARGS)
+		$(PY) -m pytest -m soak tests/faults/test_fault_kill9.py tests/faults/test_soak.py $(PYTEST_ARGS)
 	@echo "== soak: faults and load on PostgreSQL (TEST_DATABASE=postgresql) =="
 	TEST_DATABASE=postgresql FAULT_REPORT=$(SOAK_OUT)/faults-postgresql.json \
 		SOAK_REPORT=$(SOAK_OUT)/soak-postgresql.json \
-		$(PY) -m pytest -m soak tests/test_fault_kill9.py tests/test_soak.py $(PYTEST_ARGS)
+		$(PY) -m pytest -m soak tests/faults/test_fault_kill9.py tests/faults/test_soak.py $(PYTEST_ARGS)
 
 # The property tests at length (tests/test_property_*.py, marker `property`): SOAK_PROPERTY_CASES
 # (20,000) Hypothesis examples of every read path against the independent recount, a quarter as

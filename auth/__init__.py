@@ -1,9 +1,5 @@
-"""Passwords, sessions, jurisdiction, lockouts, throttling and the audit trail.
+"""The request path's security: passwords, sessions, jurisdiction, lockouts, throttling, the audit trail.
 
-Importing the package masks phone numbers in every log record of the process
-(auth/log_redaction.py): the app and every CLI command import it.
+Importing it does nothing: the app factory (web/app.py) and the CLI (cli/main.py) install the
+phone masking of every log record (auth/log_redaction.py).
 """
-
-from auth import log_redaction
-
-log_redaction.install()

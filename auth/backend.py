@@ -23,5 +23,5 @@ class BearerTokenBackend(AuthenticationBackend):
         found = await user_for_token(state.engine, token.strip(), state.settings, state.point_reader)
         if found is None:
             return None
-        user, conn.state.data_version = found  # read with the token: see schema/caching.py
+        user, conn.state.data_version = found  # read with the token: see cache/extensions.py
         return AuthCredentials(["authenticated"]), user

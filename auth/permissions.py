@@ -1,14 +1,31 @@
-"""Who may change what on a mine (visibility is auth/scope.py's job; this is editing)."""
+"""Who may do what: logged in at all (the permission class on every root field but the logins), and
+who may change what on a mine (visibility is auth/scope.py's job; this is editing)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from strawberry.permission import BasePermission
 
 from models.enums import GuarantorLevel, UserTier
 from models.errors import BadUserInput, Forbidden
 
 if TYPE_CHECKING:
+    from strawberry.types import Info
+
     from auth.users import CurrentUser
+
+
+
+class IsAuthenticated(BasePermission):
+    """Strawberry's permission extension: the caller has logged in."""
+
+    message = "请先登录 / log in first: send `Authorization: Bearer <token>` from the login mutation"
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.user is not None
+
 
 # The guarantor level a regulator's -001 account fills in, and the mine column
 # that must equal that account's region.

@@ -7,7 +7,7 @@ address carries `"suppressed": n`. An operation's refusals make one row per code
 (and refused mine), listing the fields, not one row per aliased field.
 
 `record_refusals(context, errors)` is called once per operation by the error-code
-extension (schema/errors.py) and writes in the background, after the answer: a
+extension (execution/errors.py) and writes in the background, after the answer: a
 refusal never waits for the database, and normal reads write nothing.
 Login refusals (throttled, locked) are written by the login resolver itself,
 through `write_login_refusal`.

@@ -44,7 +44,7 @@ class Contender:
 
     def _uvicorn(self, target: str, log_dir: Path, **env: str) -> Server:
         port = free_port()
-        # serving.py, as `minegraph serve` does: plain uvicorn with --workers > 1 leaves Nagle on.
+        # web/serving.py, as `minegraph serve` does: plain uvicorn with --workers > 1 leaves Nagle on.
         argv = [PYTHON, "-m", "serving", target, "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(self.workers), "--log-level", "warning"]
         return Server(self.name, argv, base_env(**env), port, "/healthz", log_dir / f"{self.name}.log")
@@ -96,7 +96,7 @@ class Minegraph(Contender):
     def server(self, log_dir: Path) -> Server:
         port = free_port()
         env = base_env(**self.settings_env(), HOST="127.0.0.1", PORT=str(port))
-        argv = [PYTHON, str(ROOT / "cli.py"), "serve", "--host", "127.0.0.1", "--port", str(port),
+        argv = [PYTHON, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(self.workers)]
         return Server(self.name, argv, env, port, "/healthz", log_dir / f"{self.name}.log")
 

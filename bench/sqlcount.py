@@ -50,7 +50,7 @@ class Counter:
 
 async def main(family: str, db: str, url: str) -> dict:
     if family == "minegraph":
-        from app import create_app
+        from web.app import create_app
         from settings import Settings
 
         contender = Minegraph(url, db)

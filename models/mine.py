@@ -29,7 +29,7 @@ class Mine(SQLModel, table=True):
         # Keyset pagination order (region code, mine code) within any scope.
         live_index("ix_mine_county_code_code", "county_code", "code"),
         # The same order within a province's or city's scope: its pages seek to the cursor and
-        # its counts group by county without a sort (tests/test_query_plans.py).
+        # its counts group by county without a sort (tests/api/test_query_plans.py).
         live_index("ix_mine_province_county_code", "province_code", "county_code", "code"),
         live_index("ix_mine_city_county_code", "city_code", "county_code", "code"),
         Index("ix_mine_mineral", "mineral_code"),

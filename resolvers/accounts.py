@@ -24,7 +24,7 @@ from models.account import Account
 from models.errors import BadUserInput, MinegraphError, Unauthenticated
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from web.context import Context
 
 NOT_BOUND = "该微信尚未绑定账号 / this WeChat account is not bound: log in once with username and password"
 BOUND_ELSEWHERE = "该微信已绑定其他账号 / this WeChat account is bound to another account: log out (注销) there first"

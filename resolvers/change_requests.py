@@ -29,7 +29,7 @@ from resolvers.mines import get_mine, page_size
 from auth.scope import jurisdiction
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from web.context import Context
 
 _CURSOR_KIND = "request"
 _NOTHING = "申报内容与当前信息相同，没有需要变更的内容 / the proposal changes nothing: every field equals the current value"

@@ -149,7 +149,7 @@ async def _guarantors(conn, scope: Scope, mine_ids: list[int]) -> dict[int, dict
 
 # --------------------------------------------------------------------------- download links
 
-# ExportKind → the route that serves it (export_http.py registers exactly these).
+# ExportKind → the route that serves it (web/export_http.py registers exactly these).
 EXPORT_PATHS = {
     "MINES_XLSX": "/export/mines.xlsx",
     "MINES_CSV": "/export/mines.csv",

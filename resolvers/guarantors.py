@@ -15,7 +15,7 @@ from models.mine import Guarantor
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
-    from resolvers.context import Context
+    from web.context import Context
 
 SUGGESTIONS = 20
 SCANNED = 1000  # recent entries looked at per source; a county enters a few hundred at most

@@ -71,7 +71,7 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
     """Plan (and with `apply`, write) a spreadsheet as `ctx.user`. Raises BadUserInput for a file
     that cannot be read as the template (missing columns named), Forbidden for a non-importer.
     `keep_passwords(rows)`: called with (username, password) of the new accounts inside the applying
-    transaction, before it commits (the CLI's password sheet: auth/password_sheet.py)."""
+    transaction, before it commits (the CLI's password sheet: admin/password_sheet.py)."""
     require_importer(ctx.user)
     header, rows = await anyio.to_thread.run_sync(read_sheet, source)
     plans: list[RowPlan] = []

@@ -26,7 +26,7 @@ from resolvers.mine_writes import one_writer, _write, version_conflict
 from resolvers.mines import get_mine
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from web.context import Context
 
 # Stored in place of a revoked mine's account password hash: no password verifies against it
 # (auth/passwords.verify_password answers False for a malformed hash), so login refuses.

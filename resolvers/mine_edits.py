@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from auth import audit
-from auth.accounts import generate_password
+from admin.accounts import generate_password
 from auth.passwords import hash_password_async
 from auth.validation import normalize_name, normalize_phone
 from models.account import Account

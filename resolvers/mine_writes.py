@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from resolvers.context import Context
+    from web.context import Context
 
 
 # On SQLite, one write transaction at a time per process: the others queue here, without a time

@@ -8,7 +8,7 @@ from models.errors import NotFound, quoted
 
 if TYPE_CHECKING:
     from models.trees import MineralNode
-    from resolvers.context import Context
+    from web.context import Context
 
 
 def mineral_types(ctx: Context, parent_code: str | None) -> list[MineralNode]:

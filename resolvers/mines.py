@@ -14,7 +14,7 @@ from resolvers.cursors import decode_cursor, encode_cursor
 from resolvers.filters import filter_clauses
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from web.context import Context
     from resolvers.filters import FilterSpec
 
 

@@ -14,7 +14,7 @@ from models.mine import Mine
 
 if TYPE_CHECKING:
     from models.enums import Datum
-    from resolvers.context import Context
+    from web.context import Context
 
 MAX_RADIUS_KM = 300.0
 MAX_RESULTS = 100

@@ -14,7 +14,7 @@ from models.mine import Mine
 
 if TYPE_CHECKING:
     from models.trees import RegionNode
-    from resolvers.context import Context
+    from web.context import Context
 
 
 def root_region(ctx: Context) -> RegionNode:

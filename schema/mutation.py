@@ -10,7 +10,7 @@ from models import enums
 from resolvers import accounts, change_requests, imports, mine_admin, mine_writes
 from schema.enums import Datum, GuarantorLevel
 from schema.inputs import GuarantorInputType, MineInputType, ProfileInputType, mine_input_values
-from schema.permissions import IsAuthenticated
+from auth.permissions import IsAuthenticated
 from schema.types.account import AuthPayloadType, UserType
 from schema.types.change_request import MineChangeRequestType
 from schema.types.imports import ImportReportType

@@ -19,8 +19,8 @@ from resolvers.minerals import mineral_types
 from resolvers.regions import get_region, root_region
 from schema.enums import ChangeRequestStatus, Datum, ExportKind, GuarantorLevel
 from schema.inputs import MineFilterInput, filter_json
-from schema.permissions import IsAuthenticated
-from schema.prefetch import prefetch_region_counts
+from auth.permissions import IsAuthenticated
+from execution.prefetch import prefetch_region_counts
 from schema.types.account import DashboardType, UserType
 from schema.types.campaign import GuarantorSuggestionType
 from schema.types.change_request import MineChangeRequestConnectionType

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from web.context import Context
 
 
 @lru_cache

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from models.trees import MineralNode
 from resolvers.regions import get_region
 from schema.inputs import MineFilterInput
-from schema.scoping import Scoping, filter_spec
+from execution.scoping import Scoping, filter_spec
 from resolvers.stats import completeness, mine_stats, verification
 from schema.types.campaign import CompletenessType
 from schema.types.stats import MineStatsType, counted
@@ -36,7 +36,7 @@ class MineralTypeType:
 
     @strawberry.field
     def children(self) -> list[Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")]]:
-        scoping = self.scoping.for_children()  # the statistics' arguments flow down (schema/scoping.py)
+        scoping = self.scoping.for_children()  # the statistics' arguments flow down (execution/scoping.py)
         return [MineralTypeType.of(child, scoping) for child in self.node.children]
 
     @strawberry.field(description="Counts of mines of this type in the caller's jurisdiction. An argument "

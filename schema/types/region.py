@@ -11,9 +11,9 @@ from resolvers.filters import parse_filter
 from resolvers.mines import mine_page
 from resolvers.regions import region_children, region_parent
 from schema.enums import RegionLevel
-from schema.fast_execution import answered_directly
+from execution.fast_execution import answered_directly
 from schema.inputs import MineFilterInput
-from schema.scoping import Scoping, filter_spec
+from execution.scoping import Scoping, filter_spec
 from models.trees import RegionNode
 from schema.types.campaign import CompletenessType
 from resolvers.stats import completeness, mine_stats, verification
@@ -38,7 +38,7 @@ def region_counted(info: Info, raw_filter, node: RegionNode, measures, build):
 
 
 def counted_now(measures, build):
-    """A direct answer (schema/fast_execution.py) for a region's counts: the ones the
+    """A direct answer (execution/fast_execution.py) for a region's counts: the ones the
     request has already counted, else NotImplemented (the resolver waits for them)."""
     def answer(region: RegionType, ctx, arguments: dict[str, Any]):
         spec = ctx.coerced_filter(arguments.get("filter"))
@@ -49,7 +49,7 @@ def counted_now(measures, build):
 
 
 def _children_now(region: RegionType, ctx, _arguments) -> list[RegionType]:
-    scoping = region.scoping.for_children()  # the statistics' arguments flow down (schema/scoping.py)
+    scoping = region.scoping.for_children()  # the statistics' arguments flow down (execution/scoping.py)
     return [RegionType.of(child, scoping) for child in region_children(ctx, region.node)]
 
 

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from models.trees import Trees
 from resolvers.stats import Counts
-from schema.fast_execution import answered_directly
+from execution.fast_execution import answered_directly
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

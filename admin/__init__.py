@@ -1,0 +1,1 @@
+"""Operator tooling, run from the CLI: accounts, audit queries, retention and backup."""

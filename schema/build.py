@@ -1,0 +1,53 @@
+"""Builds the GraphQL schema for one set of settings: the root types, the limits, the cache and
+the fast executor. Called by the app factory and by commands that need the SDL; never at import."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from cache.extensions import DocumentCache, ResponseCache, ValidationByText
+from execution.cost import CostLimit
+from execution.document_limits import document_limits
+from execution.errors import ErrorCodes
+from execution.fast_execution import FastExecutionContext
+from schema.mutation import Mutation
+from schema.query import Query
+from settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class MinegraphSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Expected errors are answers, not incidents: ErrorCodes logs the unexpected."""
+
+
+def build_schema(settings: Settings) -> MinegraphSchema:
+    """The schema with the abuse limits of these settings; production also hides
+    introspection and field suggestions."""
+    # Factories: Strawberry makes fresh extension instances for every request. The limits'
+    # rule class is built once here, so that ValidationByText can find its results again.
+    limits = [document_limits(settings.max_query_depth, settings.max_query_aliases, settings.max_query_fields)]
+    extensions: list[Callable] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        DocumentCache,
+        lambda: AddValidationRules(limits),
+        ValidationByText,
+        lambda: CostLimit(settings.max_query_cost),
+        ResponseCache,
+    ]
+    if settings.production:
+        extensions.insert(1, DisableIntrospection)
+    return MinegraphSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.production),
+        execution_context_class=FastExecutionContext,
+    )
