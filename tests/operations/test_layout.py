@@ -4,6 +4,9 @@ and the checked-in schema.graphql is what the code serves."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 import importlib
 import importlib.metadata
 from functools import cache
@@ -99,3 +102,22 @@ def test_imports_point_one_way(top):
               for path in files for name, line in _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
               if RANK.get(name, -1) > RANK[top]]
     assert not upward, upward
+
+
+def test_importing_a_package_does_no_work():
+    """`import schema` builds no schema (not even its types), `import auth` installs no log filter:
+    the app factory and the CLI do both, when they run."""
+    probe = (
+        "import sys, logging\n"
+        "factory = logging.getLogRecordFactory()\n"
+        "import schema, schema.persisted, auth, auth.sessions\n"
+        "from auth import log_redaction\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('schema.', 'strawberry.schema'))))\n"
+        "print(log_redaction.is_installed(), logging.getLogRecordFactory() is factory)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    modules, logging_state = done.stdout.splitlines()
+    assert modules == "['schema.persisted']", modules
+    assert logging_state == "False True"
