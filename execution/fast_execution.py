@@ -42,7 +42,7 @@ from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 
 from execution.field_functions import FAST
-from execution.scoping import ScopingExecutionContext, scoped
+from execution.scoping import STATISTICS, ScopingExecutionContext, scoped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,23 +63,32 @@ def _planned(name: str, field_def: Any) -> tuple | None:
     if field is None or field.extensions or field.permission_classes:
         return None
     type_ = _unwrap(field_def.type)
-    direct = (field.metadata or {}).get(FAST)
-    if direct is None and field.base_resolver is None and not field_def.args \
+    fn = (field.metadata or {}).get(FAST)
+    if fn is None and field.base_resolver is None and not field_def.args \
             and isinstance(type_, (GraphQLObjectType, GraphQLList)):
-        direct = _attribute(field.python_name)  # an object held by its parent
-    if direct is not None:
-        if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
-            return (_OBJECT, direct, field_def)
-        item = type_.of_type if isinstance(type_, GraphQLList) else None
-        if isinstance(item, GraphQLNonNull) and isinstance(item.of_type, GraphQLObjectType) \
-                and item.of_type.is_type_of is None:
-            return (_LIST, direct, field_def)
-        return None
+        fn = _attribute(field.python_name)  # an object held by its parent
+    if fn is not None:
+        kind, object_type = _OBJECT, type_
+        if isinstance(type_, GraphQLList) and isinstance(type_.of_type, GraphQLNonNull):
+            kind, object_type = _LIST, type_.of_type.of_type
+        origin = _origin(object_type)
+        if origin is None:
+            return None
+        # (kind, function, field, object type, its Python class, whether its arguments flow down a tree)
+        return (kind, fn, field_def, object_type, list if kind == _LIST else origin, name in STATISTICS)
     if field.base_resolver is None and not field_def.args and (
             isinstance(type_, GraphQLEnumType)
             or isinstance(type_, GraphQLScalarType) and type_.name in _BUILT_IN_SCALARS):
         return (_PLAIN, field.python_name, _serializer(type_))
     return None
+
+
+def _origin(type_: Any) -> type | None:
+    """The Python class of a Strawberry object type this method completes (None: it does not)."""
+    if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:
+        return None
+    definition = (type_.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "origin", None)
 
 
 def _serializer(type_: GraphQLScalarType) -> Callable[[Any], Any]:
@@ -113,7 +122,9 @@ def _plan(parent_type: GraphQLObjectType) -> dict[str, tuple]:
 
 class FastExecutionContext(ScopingExecutionContext):
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
-        self.see_statistics(parent_type, source_value, grouped_field_set)  # execution/scoping.py
+        scoping = getattr(source_value, "scoping", None)
+        if scoping is not None and scoping.below is None:  # a tree node (execution/scoping.py)
+            self.see_statistics(parent_type, source_value, grouped_field_set)
         # Middleware (an extension's `resolve` hook) must see every field: then never.
         middleware = self.middleware_manager.middlewares if self.middleware_manager else ()
         plan = None if middleware or source_value is None else _plan(parent_type)
@@ -138,7 +149,7 @@ class FastExecutionContext(ScopingExecutionContext):
                         except Exception:  # noqa: BLE001, S110 - a null or bad value: the normal path reports it
                             pass
                     else:
-                        result = self._answer(entry, name, parent_type, source_value, path, response_name,
+                        result = self._answer(entry, parent_type, source_value, path, response_name,
                                               field_details_list, position_context)
                 if result is Undefined:
                     field_path = Path(path, response_name, parent_type.name)
@@ -164,32 +175,31 @@ class FastExecutionContext(ScopingExecutionContext):
 
         return gathered()
 
-    def _answer(self, entry, name, parent_type, source, path, response_name, field_details_list,
+    def _answer(self, entry, parent_type, source, path, response_name, field_details_list,
                 position_context) -> Any:
         """The completed answer of a fast field, or Undefined for the normal path (decided before
         the field's function is called: it is never called twice)."""
-        kind, fn, field_def = entry
+        kind, fn, field_def, object_type, completes, statistic = entry
         arguments = self.coerced_arguments(field_def, field_details_list)
         if arguments is None:
             return Undefined  # invalid: graphql-core reports it
-        object_type = _unwrap(field_def.type)
-        if kind == _LIST:
-            object_type = object_type.of_type.of_type
         grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             return Undefined
         return_type = field_def.type
         field_path = Path(path, response_name, parent_type.name)
         try:
-            value = fn(source, self.context_value, scoped(source, name, response_name, arguments))
-            if value is None or self.is_awaitable(value):  # graphql-core's completion, as for the resolver
+            if statistic:  # as the resolver's (execution/field_functions.resolve)
+                arguments = scoped(source, field_details_list[0].node.name.value, response_name, arguments)
+            value = fn(source, self.context_value, arguments)
+            if type(value) is not completes:  # an awaitable, a null: graphql-core's completion, as for the resolver
                 info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, field_path)
-                if value is None:
-                    return self.complete_value(return_type, field_details_list, info, field_path, None,
-                                               position_context)
-                return self.complete_awaitable_value(return_type, field_details_list, info, field_path, value,
-                                                     position_context)
-            if kind == _OBJECT:
+                if self.is_awaitable(value):
+                    return self.complete_awaitable_value(return_type, field_details_list, info, field_path, value,
+                                                         position_context)
+                completed = self.complete_value(return_type, field_details_list, info, field_path, value,
+                                                position_context)
+            elif kind == _OBJECT:
                 completed = self.execute_fields(object_type, value, field_path, grouped, None)
             else:
                 completed = [self.execute_fields(object_type, item, field_path.add_key(i, None), grouped, None)

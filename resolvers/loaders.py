@@ -84,27 +84,22 @@ class Counting:
 
     def __init__(self, engine: AsyncEngine, trees: Trees, scope: Scope | None, settings: Settings) -> None:
         self._sql = (engine, scope, trees, settings)
-        self._counted: dict[tuple, list[_Counted]] = {}  # (measures, spec, tree) -> subtrees, in order
+        self._counted: dict[tuple, list[_Counted]] = {}  # (measures, spec, node class) -> subtrees, in order
         self._batches: dict[tuple, SharedLoader] = {}
 
-    @staticmethod
-    def _key(measures: Measures, spec: FilterSpec, node: RegionNode | MineralNode) -> tuple:
-        return measures, spec, type(node)
-
-    def _subtree(self, key: tuple, node: RegionNode | MineralNode, *, done: bool = False,
-                 whole: bool = False) -> _Counted | None:
-        """The subtree that holds (`done`) or is counting the node's counts; `whole`: all below it too."""
+    def _subtree(self, key: tuple, node: RegionNode | MineralNode, *, whole: bool = False) -> _Counted | None:
+        """The subtree that holds or is counting the node's counts; `whole`: all below it too."""
         for subtree in self._counted.get(key, ()):
-            if (subtree.counts is not None or not done) and (subtree.whole or not whole) and subtree.covers(node):
+            if (subtree.whole or not whole) and subtree.covers(node):
                 return subtree
         return None
 
     def of(self, measures: Measures, spec: FilterSpec, node: RegionNode | MineralNode,
            build: Callable[[Counts], T]) -> T | Awaitable[T]:
-        key = self._key(measures, spec, node)
-        subtree = self._subtree(key, node, done=True)
-        if subtree is not None:
-            return build(subtree.of(node))
+        key = (measures, spec, type(node))
+        for subtree in self._counted.get(key, ()):  # inline `_subtree(done=True)`: the hot path
+            if subtree.counts is not None and subtree.covers(node):
+                return build(subtree.of(node))
         batch = self._batches.get(key)
         if batch is None:  # no cache of its own: what is counted is kept here, once
             batch = self._batches[key] = SharedLoader(partial(self._batch, key), cache=False)
@@ -117,7 +112,7 @@ class Counting:
 
     async def count_subtree(self, measures: Measures, spec: FilterSpec, top: RegionNode) -> None:
         """Count every region under `top` now (a drill-down is coming: execution/prefetch.py)."""
-        key = self._key(measures, spec, top)
+        key = (measures, spec, RegionNode)
         subtree = self._subtree(key, top, whole=True) or self._start(key, top, True)
         await asyncio.shield(subtree.task)
 
