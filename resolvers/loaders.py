@@ -97,7 +97,7 @@ class Counting:
     def of(self, measures: Measures, spec: FilterSpec, node: RegionNode | MineralNode,
            build: Callable[[Counts], T]) -> T | Awaitable[T]:
         key = (measures, spec, type(node))
-        for subtree in self._counted.get(key, ()):  # inline `_subtree(done=True)`: the hot path
+        for subtree in self._counted.get(key, ()):  # `_subtree` inline, counted ones only: the hot path
             if subtree.counts is not None and subtree.covers(node):
                 return build(subtree.of(node))
         batch = self._batches.get(key)
@@ -125,12 +125,10 @@ class Counting:
                 self._start(key, pending[0], False)  # a region on its own (a dashboard): just that
             else:
                 self._start(key, lowest_common_ancestor(self._sql[2], pending), True)
-        found = []
-        for node in nodes:
-            subtree = self._subtree(key, node)
+        subtrees = [self._subtree(key, node) for node in nodes]
+        for subtree in dict.fromkeys(subtrees):
             await asyncio.shield(subtree.task)
-            found.append(subtree.of(node))
-        return found
+        return [subtree.of(node) for subtree, node in zip(subtrees, nodes, strict=True)]
 
     def _start(self, key: tuple, top: RegionNode | None, whole: bool) -> _Counted:
         measures, spec, _tree = key
