@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = 15.0
     # Answers kept per process for repeated queries (0 turns the cache off).
     response_cache_mb: int = 128
+    # The fast executor (execution/fast_execution.py) answers the large documents' fields without
+    # graphql-core's per-field machinery; off (FAST_EXECUTION=false), every field takes the normal
+    # path. The answers are the same byte for byte (tests/api/test_fast_execution_differential.py).
+    fast_execution: bool = True
     log_level: str = "INFO"
 
     # --- Authentication attacks: lockouts, throttling, audit retention (docs/security.md) ---

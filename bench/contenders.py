@@ -45,7 +45,7 @@ class Contender:
     def _uvicorn(self, target: str, log_dir: Path, **env: str) -> Server:
         port = free_port()
         # web/serving.py, as `minegraph serve` does: plain uvicorn with --workers > 1 leaves Nagle on.
-        argv = [PYTHON, "-m", "serving", target, "--host", "127.0.0.1", "--port", str(port),
+        argv = [PYTHON, "-m", "web.serving", target, "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(self.workers), "--log-level", "warning"]
         return Server(self.name, argv, base_env(**env), port, "/healthz", log_dir / f"{self.name}.log")
 

@@ -9,15 +9,20 @@ most of the request's time. Two kinds of field take a shorter path here:
 - plain fields: an attribute (no resolver, arguments, permission or field
   extension) of a built-in scalar or an enum type; the answer is
   `serialize(getattr(...))`;
-- direct fields: those whose Strawberry field carries `answered_directly(fn)`, and
-  objects held in a plain attribute.
-  `fn(source, context, arguments)` answers synchronously from data the request
-  already holds (arguments coerced once per field node), or returns
-  NotImplemented to leave the field to its resolver. An object or a list of
-  non-null objects it returns is completed by this same method.
+- fast fields: those whose Strawberry field opts in with `metadata=fast(fn)`
+  (execution/field_functions.py), and objects held in a plain attribute.
+  `fn(source, context, arguments)` is the very function the field's resolver
+  calls, with the same arguments (coerced once per field node, scoped down the
+  trees as the resolver's are). An object or a list of non-null objects it
+  returns at once is completed by this same method; anything else it returns
+  (an awaitable, a null) goes to graphql-core's own completion, and an error it
+  raises to graphql-core's own error handling. The function is called once.
 
-Anything else (a null, a value that does not serialize, an error, middleware)
-takes the normal path, which then reports it exactly as it always would.
+Anything else (a null or a value that does not serialize in a plain field, an
+invalid argument, @defer, middleware) takes the normal path, which then reports
+it exactly as it always would. `settings.fast_execution` off builds the schema
+without this class (schema/build.py); tests/api/test_fast_execution_differential.py
+asserts both give the same bytes.
 """
 
 from __future__ import annotations
@@ -33,26 +38,20 @@ from graphql import (
     Undefined,
     specified_scalar_types,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from execution.scoping import STATISTICS, Scoping
+from execution.field_functions import FAST
+from execution.scoping import STATISTICS, ScopingExecutionContext, scoped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-DIRECT = "minegraph.direct"
 _BUILT_IN_SCALARS = frozenset(specified_scalar_types)
 _PLAIN, _OBJECT, _LIST = 0, 1, 2
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # GraphQL Int is 32-bit
-# Per GraphQL object type: field name -> (kind, Python attribute | direct function, serializer | field).
+# Per GraphQL object type: field name -> (kind, Python attribute | field function, serializer | field).
 _PLANS: dict[GraphQLObjectType, dict[str, tuple]] = {}
-
-
-def answered_directly(fn: Callable[[Any, Any, dict[str, Any]], Any]) -> dict[str, Any]:
-    """Strawberry field metadata: `fn` may answer the field without its resolver."""
-    return {DIRECT: fn}
 
 
 def _unwrap(type_: Any) -> Any:
@@ -64,23 +63,32 @@ def _planned(name: str, field_def: Any) -> tuple | None:
     if field is None or field.extensions or field.permission_classes:
         return None
     type_ = _unwrap(field_def.type)
-    direct = (field.metadata or {}).get(DIRECT)
-    if direct is None and field.base_resolver is None and not field_def.args \
+    fn = (field.metadata or {}).get(FAST)
+    if fn is None and field.base_resolver is None and not field_def.args \
             and isinstance(type_, (GraphQLObjectType, GraphQLList)):
-        direct = _attribute(field.python_name)  # an object held by its parent
-    if direct is not None:
-        if isinstance(type_, GraphQLObjectType) and type_.is_type_of is None:
-            return (_OBJECT, direct, field_def)
-        item = type_.of_type if isinstance(type_, GraphQLList) else None
-        if isinstance(item, GraphQLNonNull) and isinstance(item.of_type, GraphQLObjectType) \
-                and item.of_type.is_type_of is None:
-            return (_LIST, direct, field_def)
-        return None
+        fn = _attribute(field.python_name)  # an object held by its parent
+    if fn is not None:
+        kind, object_type = _OBJECT, type_
+        if isinstance(type_, GraphQLList) and isinstance(type_.of_type, GraphQLNonNull):
+            kind, object_type = _LIST, type_.of_type.of_type
+        origin = _origin(object_type)
+        if origin is None:
+            return None
+        # (kind, function, field, object type, its Python class, whether its arguments flow down a tree)
+        return (kind, fn, field_def, object_type, list if kind == _LIST else origin, name in STATISTICS)
     if field.base_resolver is None and not field_def.args and (
             isinstance(type_, GraphQLEnumType)
             or isinstance(type_, GraphQLScalarType) and type_.name in _BUILT_IN_SCALARS):
         return (_PLAIN, field.python_name, _serializer(type_))
     return None
+
+
+def _origin(type_: Any) -> type | None:
+    """The Python class of a Strawberry object type this method completes (None: it does not)."""
+    if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:
+        return None
+    definition = (type_.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "origin", None)
 
 
 def _serializer(type_: GraphQLScalarType) -> Callable[[Any], Any]:
@@ -112,16 +120,11 @@ def _plan(parent_type: GraphQLObjectType) -> dict[str, tuple]:
     return plan
 
 
-class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._arguments: dict[int, tuple[Any, dict[str, Any] | None]] = {}
-
+class FastExecutionContext(ScopingExecutionContext):
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
         scoping = getattr(source_value, "scoping", None)
-        if isinstance(scoping, Scoping) and scoping.below is None:
-            # Before any field of the node resolves: its `children` hand these down (execution/scoping.py).
-            scoping.see(self._statistics(parent_type, grouped_field_set))
+        if scoping is not None and scoping.below is None:  # a tree node (execution/scoping.py)
+            self.see_statistics(parent_type, source_value, grouped_field_set)
         # Middleware (an extension's `resolve` hook) must see every field: then never.
         middleware = self.middleware_manager.middlewares if self.middleware_manager else ()
         plan = None if middleware or source_value is None else _plan(parent_type)
@@ -146,7 +149,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         except Exception:  # noqa: BLE001, S110 - a null or bad value: the normal path reports it
                             pass
                     else:
-                        result = self._answer(entry, parent_type, source_value, path, response_name, field_details_list)
+                        result = self._answer(entry, parent_type, source_value, path, response_name,
+                                              field_details_list, position_context)
                 if result is Undefined:
                     field_path = Path(path, response_name, parent_type.name)
                     result = self.execute_field(parent_type, source_value, field_details_list, field_path,
@@ -171,41 +175,31 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return gathered()
 
-    def _statistics(self, parent_type, grouped_field_set) -> list[tuple[str, dict[str, Any]]]:
-        """(response key, arguments as given) of the statistics a tree node selects."""
-        found = []
-        for response_name, field_details_list in grouped_field_set.items():
-            name = field_details_list[0].node.name.value
-            if name in STATISTICS and name in parent_type.fields:
-                arguments = self._coerced_arguments(parent_type.fields[name], field_details_list)
-                if arguments is not None:  # invalid: the field reports it
-                    found.append((response_name, arguments))
-        return found
-
-    def _answer(self, entry, parent_type, source, path, response_name, field_details_list) -> Any:
-        """The completed answer of a direct field, or Undefined for the normal path."""
-        kind, how, field_def = entry
-        arguments = self._coerced_arguments(field_def, field_details_list)
+    def _answer(self, entry, parent_type, source, path, response_name, field_details_list,
+                position_context) -> Any:
+        """The completed answer of a fast field, or Undefined for the normal path (decided before
+        the field's function is called: it is never called twice)."""
+        kind, fn, field_def, object_type, completes, statistic = entry
+        arguments = self.coerced_arguments(field_def, field_details_list)
         if arguments is None:
-            return Undefined
-        scoping = getattr(source, "scoping", None)
-        if isinstance(scoping, Scoping) and field_details_list[0].node.name.value in STATISTICS:
-            arguments = scoping.arguments(response_name, arguments)  # with what the nodes above gave
-        try:
-            value = how(source, self.context_value, arguments)
-        except Exception:  # noqa: BLE001 - the resolver runs and reports it
-            return Undefined
-        if value is NotImplemented or value is None:
-            return Undefined
-        object_type = _unwrap(field_def.type)
-        if kind == _LIST:
-            object_type = object_type.of_type.of_type
+            return Undefined  # invalid: graphql-core reports it
         grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if defer_usages:
             return Undefined
+        return_type = field_def.type
         field_path = Path(path, response_name, parent_type.name)
         try:
-            if kind == _OBJECT:
+            if statistic:  # as the resolver's (execution/field_functions.resolve)
+                arguments = scoped(source, field_details_list[0].node.name.value, response_name, arguments)
+            value = fn(source, self.context_value, arguments)
+            if type(value) is not completes:  # an awaitable, a null: graphql-core's completion, as for the resolver
+                info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, field_path)
+                if self.is_awaitable(value):
+                    return self.complete_awaitable_value(return_type, field_details_list, info, field_path, value,
+                                                         position_context)
+                completed = self.complete_value(return_type, field_details_list, info, field_path, value,
+                                                position_context)
+            elif kind == _OBJECT:
                 completed = self.execute_fields(object_type, value, field_path, grouped, None)
             else:
                 completed = [self.execute_fields(object_type, item, field_path.add_key(i, None), grouped, None)
@@ -214,25 +208,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if awaiting:
                     completed = self._list_later(completed, awaiting)
         except Exception as raw_error:  # noqa: BLE001 - as graphql-core's execute_field
-            self.handle_field_error(raw_error, field_def.type, field_details_list, field_path)
+            self.handle_field_error(raw_error, return_type, field_details_list, field_path)
             return None
         if self.is_awaitable(completed):
-            return self._field_later(completed, field_def.type, field_details_list, field_path)
+            return self._field_later(completed, return_type, field_details_list, field_path)
         return completed
-
-    def _coerced_arguments(self, field_def, field_details_list) -> dict[str, Any] | None:
-        """A field node's arguments, coerced once per request (None: invalid)."""
-        cached = self._arguments.get(id(field_details_list))
-        if cached is None:
-            first = field_details_list[0]
-            try:
-                arguments = get_argument_values(field_def, first.node, self.variable_values,
-                                                first.fragment_variable_values, self.hide_suggestions)
-            except Exception:  # noqa: BLE001 - reported by the normal path
-                arguments = None
-            # The list is kept with its entry, so its id cannot be reused during the request.
-            cached = self._arguments[id(field_details_list)] = (field_details_list, arguments)
-        return cached[1]
 
     async def _list_later(self, completed: list[Any], awaiting: list[int]) -> list[Any]:
         for i, value in zip(awaiting, await gather_with_cancel(*(completed[i] for i in awaiting)), strict=True):
@@ -245,4 +225,3 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001 - as graphql-core's execute_field
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
-

@@ -94,9 +94,9 @@ async def prefetch_region_counts(info: Info, node: RegionNode) -> None:
     seen = set()
     for name, raw in walk.found:
         try:
-            spec = ctx.coerced_filter(raw)  # the coerced dict, as direct fields parse it
+            spec = ctx.filter_spec(raw)  # the coerced dict, as fast fields parse it
         except MinegraphError:
             continue  # the field itself will report it
         if (name, spec) not in seen:
             seen.add((name, spec))
-            await ctx.loaders.prefetch_region_rollup(_MEASURES[name], spec, node)
+            await ctx.loaders.counts.count_subtree(_MEASURES[name], spec, node)

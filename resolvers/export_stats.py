@@ -66,7 +66,7 @@ async def stats_rows(
 ) -> list[list]:
     """One row per listed region: code, name, level, MineStats, the categories, Completeness,
     VerificationStats."""
-    counts = [(await region_rollup(engine, scope, spec, trees, settings, measures, [root]))[1]
+    counts = [await region_rollup(engine, scope, spec, trees, settings, measures, root)
               for measures in (mine_stats, completeness, verification)]
     rows = []
     for node in listed_regions(scope, root, depth):

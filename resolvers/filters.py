@@ -7,6 +7,7 @@ filter share one statement.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -79,16 +80,37 @@ def _enum_values(items) -> tuple[str, ...] | None:
     return tuple(sorted({getattr(i, "value", i) for i in items}))
 
 
-class FilterArgs:
-    """A MineFilter argument as graphql-core coerces it (a mapping by GraphQL names),
-    read like the input object (snake_case attributes), for `parse_filter`."""
+# Each MineFilter field: its Python name (the input object's attribute, schema/inputs.py) and its
+# GraphQL name (the key of graphql-core's coerced dict). tests/api/test_fast_execution_differential.py
+# checks this against the schema's MineFilter.
+GRAPHQL_NAMES = {
+    "region_code": "regionCode",
+    "name_contains": "nameContains",
+    "mineral_codes": "mineralCodes",
+    "scales": "scales",
+    "production_statuses": "productionStatuses",
+    "development_methods": "developmentMethods",
+    "supervisory_bodies": "supervisoryBodies",
+    "verification": "verification",
+    "design_capacity_min": "designCapacityMin",
+    "design_capacity_max": "designCapacityMax",
+    "depth_min": "depthMin",
+    "depth_max": "depthMax",
+    "workers_per_shift_min": "workersPerShiftMin",
+    "workers_per_shift_max": "workersPerShiftMax",
+    "over30_workers": "over30Workers",
+    "over800m_depth": "over800mDepth",
+    "missing_location": "missingLocation",
+    "missing_guarantor_level": "missingGuarantorLevel",
+}
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
 
-    def __getattr__(self, name: str) -> Any:
-        head, *rest = name.split("_")
-        return self._raw.get(head + "".join(part.title() for part in rest))
+def _reader(raw: Any) -> Callable[[str], Any]:
+    """Reads a MineFilter field by its Python name, from graphql-core's coerced dict (GraphQL
+    names: a field argument, a value from above in a tree, /export's JSON) or from the input object."""
+    if isinstance(raw, Mapping):
+        return lambda name: raw.get(GRAPHQL_NAMES[name])
+    return lambda name: getattr(raw, name, None)
 
 
 def _number(value, label: str):
@@ -98,17 +120,19 @@ def _number(value, label: str):
 
 
 def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
-    """Validate a MineFilter input (any object with its attributes) into a spec."""
+    """Validate a MineFilter (graphql-core's coerced dict or the input object; None: no filter)
+    into a spec: the one conversion of a filter, wherever it comes from."""
     if raw is None:
         return EMPTY
+    given = _reader(raw)
     values: dict[str, Any] = {}
-    region_code = getattr(raw, "region_code", None)
+    region_code = given("region_code")
     if region_code is not None:
         node = trees.regions.get(region_code)
         if node is None or scope is None or not scope.covers(node):
             raise NotFound(f"未找到行政区划 {quoted(region_code)} / region {quoted(region_code)} not found")
         values["region_codes"] = (region_code,)
-    name = getattr(raw, "name_contains", None)
+    name = given("name_contains")
     if name is not None:
         name = name.strip()
         if len(name) > MAX_NAME_LENGTH:
@@ -117,7 +141,7 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
         if any(ord(ch) < 32 for ch in name):
             raise BadUserInput("矿山名称关键词不能包含控制字符 / nameContains must not contain control characters")
         values["name_contains"] = name or None
-    codes = getattr(raw, "mineral_codes", None)
+    codes = given("mineral_codes")
     if codes is not None:
         unknown = [c for c in codes if c not in trees.minerals]
         if unknown:
@@ -125,18 +149,18 @@ def parse_filter(raw: Any, scope: Scope | None, trees: Trees) -> FilterSpec:
             raise BadUserInput(f"未知的矿种代码 {named} / unknown mineral code(s): {named}")
         values["mineral_codes"] = tuple(sorted(set(codes)))
     for name, _column in _ENUM_LISTS:
-        values[name] = _enum_values(getattr(raw, name, None))
+        values[name] = _enum_values(given(name))
     for field_name, label, _column in _RANGES:
-        low = _number(getattr(raw, f"{field_name}_min", None), f"{label}Min")
-        high = _number(getattr(raw, f"{field_name}_max", None), f"{label}Max")
+        low = _number(given(f"{field_name}_min"), f"{label}Min")
+        high = _number(given(f"{field_name}_max"), f"{label}Max")
         if low is not None and high is not None and low > high:
             raise BadUserInput(f"筛选条件 {label}Min（{low}）大于 {label}Max（{high}） / "
                                f"{label}Min ({low}) is greater than {label}Max ({high})")
         values[f"{field_name}_min"], values[f"{field_name}_max"] = low, high
-    values["over30_workers"] = getattr(raw, "over30_workers", None)
-    values["over800m_depth"] = getattr(raw, "over800m_depth", None)
-    values["missing_location"] = getattr(raw, "missing_location", None)
-    level = getattr(raw, "missing_guarantor_level", None)
+    values["over30_workers"] = given("over30_workers")
+    values["over800m_depth"] = given("over800m_depth")
+    values["missing_location"] = given("missing_location")
+    level = given("missing_guarantor_level")
     values["missing_guarantor_level"] = getattr(level, "value", level)
     return FilterSpec(**values)
 

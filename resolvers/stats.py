@@ -188,7 +188,7 @@ def _sum_up(names: tuple[str, ...], rows, ancestors, top) -> dict[str, Counts]:
     return {code: Counts(names, numbers) for code, numbers in sums.items()}
 
 
-def _lowest_common_ancestor(trees: Trees, nodes: Sequence[RegionNode]) -> RegionNode:
+def lowest_common_ancestor(trees: Trees, nodes: Sequence[RegionNode]) -> RegionNode:
     common: list[RegionNode] | None = None
     for node in nodes:
         chain = list(reversed(trees.region_ancestors(node)))  # nation first
@@ -198,12 +198,11 @@ def _lowest_common_ancestor(trees: Trees, nodes: Sequence[RegionNode]) -> Region
 
 async def region_rollup(
     engine: AsyncEngine, scope: Scope | None, spec: FilterSpec, trees: Trees, settings: Settings,
-    measures: Measures, nodes: Sequence[RegionNode],
-) -> tuple[RegionNode, dict[str, Counts]]:
-    """Counts for every region under the nodes' lowest common ancestor (itself included)."""
-    top = _lowest_common_ancestor(trees, nodes)
+    measures: Measures, top: RegionNode,
+) -> dict[str, Counts]:
+    """Counts for every region under `top` (itself included)."""
     names, rows = await _grouped(engine, scope, spec, trees, settings, measures, "county_code", top)
-    return top, _sum_up(names, rows, lambda code: trees.region_ancestors(trees.regions[code]), top)
+    return _sum_up(names, rows, lambda code: trees.region_ancestors(trees.regions[code]), top)
 
 
 async def single_region_counts(

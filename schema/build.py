@@ -1,5 +1,6 @@
 """Builds the GraphQL schema for one set of settings: the root types, the limits, the cache and
-the fast executor. Called by the app factory and by commands that need the SDL; never at import."""
+the executor (fast unless settings.fast_execution is off). Called by the app factory and by
+commands that need the SDL; never at import."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from execution.cost import CostLimit
 from execution.document_limits import document_limits
 from execution.errors import ErrorCodes
 from execution.fast_execution import FastExecutionContext
+from execution.scoping import ScopingExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from settings import Settings
@@ -49,5 +51,6 @@ def build_schema(settings: Settings) -> MinegraphSchema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
-        execution_context_class=FastExecutionContext,
+        # Both hand a tree node's statistics' arguments down (execution/scoping.py).
+        execution_context_class=FastExecutionContext if settings.fast_execution else ScopingExecutionContext,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from resolvers.filters import FilterArgs, FilterSpec, parse_filter
+from resolvers.filters import FilterSpec, parse_filter
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
@@ -48,12 +48,12 @@ class Context:
         # Created lazily, once per request, for this caller's scope only.
         return Loaders(self.engine, self.trees, self.scope, self.settings)
 
-    def coerced_filter(self, raw: dict[str, Any] | None) -> FilterSpec:
-        """A MineFilter argument as graphql-core coerced it, parsed once per request:
-        the same dict serves every node under one field of the document."""
+    def filter_spec(self, raw: Any) -> FilterSpec:
+        """A MineFilter argument (graphql-core's coerced dict or the input object) as a spec,
+        parsed once per request: one dict serves every node under one field of the document."""
         if raw is None:
             return parse_filter(None, self.scope, self.trees)
         found = self._filters.get(id(raw))
         if found is None:  # kept with its spec, so its id is not reused during the request
-            found = self._filters[id(raw)] = (raw, parse_filter(FilterArgs(raw), self.scope, self.trees))
+            found = self._filters[id(raw)] = (raw, parse_filter(raw, self.scope, self.trees))
         return found[1]

@@ -34,7 +34,7 @@ from web.http_transport import error_response
 from models.errors import BadUserInput, MinegraphError, NotFound, Unauthenticated, quoted
 from resolvers.export_stats import parse_depth, stats_header, stats_rows
 from resolvers.exports import EXPORT_PATHS, mine_rows
-from resolvers.filters import FilterArgs, parse_filter
+from resolvers.filters import parse_filter
 from spreadsheets.columns import COLUMNS
 from spreadsheets.writing import csv_head, csv_text, mines_xlsx_writer, write_template, write_xlsx
 
@@ -106,7 +106,7 @@ def mine_filter(text: str | None, scope: Scope, trees, filter_type) -> FilterSpe
         f"{'.'.join(map(str, path))}: {error.message}" if path else error.message))
     if problems:
         raise BadUserInput(f"筛选参数 filter 无效 / invalid filter: {'; '.join(problems[:5])}")
-    return parse_filter(FilterArgs(coerce_input_value(value, filter_type)), scope, trees)
+    return parse_filter(coerce_input_value(value, filter_type), scope, trees)
 
 
 def _region(request: Request, scope: Scope) -> RegionNode:

@@ -8,14 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from auth.users import CurrentUser
+from execution.field_functions import resolve
 from resolvers.change_requests import pending_count
-from resolvers.stats import completeness, mine_stats, verification
 from resolvers.regions import latest_update, root_region
 from schema.enums import GuarantorLevel, UserTier
 from schema.types.campaign import CompletenessType
 from schema.types.common import local_time
 from schema.types.mine import MineType
-from schema.types.region import RegionType, region_counted
+from schema.types.region import COMPLETENESS, STATS, VERIFICATION, RegionType
 from schema.types.stats import MineStatsType
 from schema.types.verification import VerificationStatsType
 
@@ -67,17 +67,18 @@ class DashboardType:
     def region(self, info: Info) -> RegionType:
         return RegionType.of(root_region(info.context))
 
+    # The region's own statistics' functions, on the caller's root region.
     @strawberry.field
     def stats(self, info: Info) -> MineStatsType:
-        return region_counted(info, None, root_region(info.context), mine_stats, MineStatsType.build)
+        return resolve(STATS, RegionType.of(root_region(info.context)), info)
 
     @strawberry.field(description="Campaign progress (locations, guarantors) in the caller's jurisdiction.")
     def completeness(self, info: Info) -> CompletenessType:
-        return region_counted(info, None, root_region(info.context), completeness, CompletenessType.build)
+        return resolve(COMPLETENESS, RegionType.of(root_region(info.context)), info)
 
     @strawberry.field(description="核实 counts in the caller's jurisdiction.")
     def verification(self, info: Info) -> VerificationStatsType:
-        return region_counted(info, None, root_region(info.context), verification, VerificationStatsType.build)
+        return resolve(VERIFICATION, RegionType.of(root_region(info.context)), info)
 
     @strawberry.field(description="Change requests awaiting review, of the mines in the caller's jurisdiction.")
     async def pending_change_requests(self, info: Info) -> int:

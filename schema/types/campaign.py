@@ -23,7 +23,7 @@ class CompletenessType:
     complete: int = strawberry.field(description="Location and every applicable guarantor level filled.")
 
     @classmethod
-    def build(cls, counts, _trees=None) -> CompletenessType:
+    def build(cls, counts) -> CompletenessType:
         return cls(**{name: counts[name] for name in cls.__annotations__})
 
 

@@ -11,16 +11,16 @@ from strawberry.types import Info
 from models import enums, geo
 from models.errors import BadUserInput
 from models.trees import RegionNode
+from execution.field_functions import resolve
+from resolvers import statistics
 from resolvers.filters import FilterSpec
 from resolvers.location_history import presented
 from resolvers.mines import MinePage, has_previous_page
-from resolvers.stats import mine_stats
 from schema.enums import Datum, DevelopmentMethod, GuarantorLevel, MineScale, ProductionStatus, SupervisoryBody
 from schema.types.campaign import MineChangeType
 from schema.types.common import local_time
 from schema.types.mineral import MineralTypeType
 from schema.types.region import RegionType
-from schema.types.stats import counted
 from schema.types.verification import ScaleOverrideType, VerificationType
 
 
@@ -221,14 +221,7 @@ class MineConnectionType:
 
     @strawberry.field(description="Every match, regardless of first/after.")
     def total_count(self, info: Info) -> int:
-        # The same batched grouped count as the statistics (one statement for
-        # all connections of a level under one filter).
-        loaders, spec, anchor = info.context.loaders, self.spec, self.anchor
-        return counted(
-            loaders.region_counts_now(mine_stats, spec, anchor),
-            lambda: loaders.region_counts(mine_stats, spec, anchor),
-            lambda counts: counts["total"],
-        )
+        return resolve(statistics.total_count, self, info)
 
     @strawberry.field
     def edges(self, info: Info) -> list[MineEdgeType]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from execution.field_functions import fast, resolve
+from execution.scoping import Scoping
 from models.trees import MineralNode
-from resolvers.regions import get_region
+from resolvers import statistics
 from schema.inputs import MineFilterInput
-from execution.scoping import Scoping, filter_spec
-from resolvers.stats import completeness, mine_stats, verification
 from schema.types.campaign import CompletenessType
-from schema.types.stats import MineStatsType, counted
+from schema.types.region import COMPLETENESS, STATS, VERIFICATION
+from schema.types.stats import MineStatsType
 from schema.types.verification import VerificationStatsType
 
 
@@ -34,50 +35,30 @@ class MineralTypeType:
         code = self.node.parent_code
         return None if code is None else MineralTypeType.of(info.context.trees.minerals[code])
 
-    @strawberry.field
-    def children(self) -> list[Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")]]:
-        scoping = self.scoping.for_children()  # the statistics' arguments flow down (execution/scoping.py)
-        return [MineralTypeType.of(child, scoping) for child in self.node.children]
+    @strawberry.field(metadata=fast(statistics.mineral_children_of))
+    def children(self, info: Info) -> list[Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")]]:
+        return resolve(statistics.mineral_children_of, self, info)
 
     @strawberry.field(description="Counts of mines of this type in the caller's jurisdiction. An argument "
-                                  "left out takes the value the same statistic has on the types above.")
+                                  "left out takes the value the same statistic has on the types above.",
+                      metadata=fast(STATS))
     def stats(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> MineStatsType:
-        return mineral_counted(info, self._scoped(info, region_code, filter), self.node, mine_stats,
-                               MineStatsType.build)
+        return resolve(STATS, self, info, regionCode=region_code, filter=filter)
 
     @strawberry.field(description="Campaign progress of the mines of this type in the caller's jurisdiction. An "
-                                  "argument left out takes the value the same statistic has on the types above.")
+                                  "argument left out takes the value the same statistic has on the types above.",
+                      metadata=fast(COMPLETENESS))
     def completeness(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> CompletenessType:
-        return mineral_counted(info, self._scoped(info, region_code, filter), self.node, completeness,
-                               CompletenessType.build)
+        return resolve(COMPLETENESS, self, info, regionCode=region_code, filter=filter)
 
     @strawberry.field(description="核实 counts of the mines of this type in the caller's jurisdiction. An "
-                                  "argument left out takes the value the same statistic has on the types above.")
+                                  "argument left out takes the value the same statistic has on the types above.",
+                      metadata=fast(VERIFICATION))
     def verification(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> VerificationStatsType:
-        return mineral_counted(info, self._scoped(info, region_code, filter), self.node, verification,
-                               VerificationStatsType.build)
-
-    def _scoped(self, info: Info, region_code: str | None, filter: MineFilterInput | None) -> dict[str, Any]:
-        return self.scoping.arguments(info.path.key, {"regionCode": region_code, "filter": filter})
-
-
-def mineral_counted(info: Info, arguments: dict[str, Any], node: MineralNode, measures, build):
-    """Counts of a mineral-tree node under a filter (and region), built into a GraphQL type:
-    the whole tree is counted by one statement per (measures, filter), now or awaitable."""
-    ctx = info.context
-    spec = filter_spec(ctx, arguments.get("filter"))
-    region_code = arguments.get("regionCode")
-    if region_code is not None:
-        spec = spec.within(get_region(ctx, region_code).code)
-    loaders = ctx.loaders
-    return counted(
-        loaders.mineral_counts_now(measures, spec, node),
-        lambda: loaders.mineral_counts(measures, spec, node),
-        lambda counts: build(counts, ctx.trees),
-    )
+        return resolve(VERIFICATION, self, info, regionCode=region_code, filter=filter)

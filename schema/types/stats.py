@@ -1,41 +1,34 @@
-"""MineStats: the counts every statistic shows, and how resolvers hand them out."""
+"""MineStats: the counts every statistic shows."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from models.trees import Trees
+from execution.field_functions import fast, resolve
+from resolvers import statistics
 from resolvers.stats import Counts
-from execution.fast_execution import answered_directly
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
+    from models.trees import MineralNode
     from schema.types.mineral import MineralTypeType
-
-T = TypeVar("T")
-
-
-def counted(now: Counts | None, later: Callable[[], Awaitable[Counts]], build: Callable[[Counts], T]) -> Any:
-    """`build(counts)` at once when the request has already counted them, else an
-    awaitable of it. Answering synchronously spares graphql-core a task per node,
-    which is most of the cost of a large drill-down."""
-    if now is not None:
-        return build(now)
-
-    async def wait() -> T:
-        return build(await later())
-
-    return wait()
 
 
 @strawberry.type(name="MineralCount")
 class MineralCountType:
     mineral: Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")]
     count: int
+
+    @classmethod
+    def of(cls, node: MineralNode, count: int) -> MineralCountType:
+        from schema.types.mineral import MineralTypeType
+
+        return cls(mineral=MineralTypeType.of(node), count=count)
+
+
+BY_CATEGORY = statistics.categories(MineralCountType.of)
 
 
 @strawberry.type(name="MineStats")
@@ -47,10 +40,9 @@ class MineStatsType:
     over30_workers: int = strawberry.field(description="Mines whose workers per shift exceed the threshold (default 30).")
     over800m_depth: int = strawberry.field(description="Mines whose maximum depth exceeds the threshold (default 800 m).")
     counts: strawberry.Private[Counts]
-    trees: strawberry.Private[Trees]
 
     @classmethod
-    def build(cls, counts: Counts, trees: Trees) -> MineStatsType:
+    def build(cls, counts: Counts) -> MineStatsType:
         return cls(
             total=counts["total"],
             large=counts["large"],
@@ -59,17 +51,9 @@ class MineStatsType:
             over30_workers=counts["over30_workers"],
             over800m_depth=counts["over800m_depth"],
             counts=counts,
-            trees=trees,
         )
 
-    def category_counts(self, _context: Any = None, _arguments: Any = None) -> list[MineralCountType]:
-        from schema.types.mineral import MineralTypeType
-
-        by_category = self.counts.by_category
-        return [MineralCountType(mineral=MineralTypeType.of(node), count=by_category.get(node.code, 0))
-                for node in self.trees.categories]
-
     @strawberry.field(description="The four top-level mineral categories, zeros included, in a fixed order.",
-                      metadata=answered_directly(category_counts))
+                      metadata=fast(BY_CATEGORY))
     def by_category(self, info: Info) -> list[MineralCountType]:
-        return self.category_counts()
+        return resolve(BY_CATEGORY, self, info)

@@ -26,7 +26,7 @@ class VerificationStatsType:
     unverified: int
 
     @classmethod
-    def build(cls, counts, _trees=None) -> VerificationStatsType:
+    def build(cls, counts) -> VerificationStatsType:
         return cls(**{name: counts[name] for name in ("total", "verified", "stale", "unverified")})
 
 
