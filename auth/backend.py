@@ -1,4 +1,4 @@
-"""Starlette authentication backend: a bearer token in, a user or None out."""
+"""Starlette authentication backend: a bearer token in, a user (and the data version) or None out."""
 
 from __future__ import annotations
 
@@ -23,5 +23,14 @@ class BearerTokenBackend(AuthenticationBackend):
         found = await user_for_token(state.engine, token.strip(), state.settings, state.point_reader)
         if found is None:
             return None
-        user, conn.state.data_version = found  # read with the token: see cache/extensions.py
-        return AuthCredentials(["authenticated"]), user
+        user, data_version = found
+        return TokenCredentials(data_version), user
+
+
+class TokenCredentials(AuthCredentials):
+    """What the token statement read besides the account: the data version, in the same round
+    trip (web/graphql_view.py puts it in the Context, the response cache keys on it)."""
+
+    def __init__(self, data_version: int) -> None:
+        super().__init__(["authenticated"])
+        self.data_version = data_version

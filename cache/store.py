@@ -9,17 +9,8 @@ and holds one version only.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
-
-from sqlalchemy import select
-
-from models.data_version import DataVersion
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class ResponseStore:
@@ -37,9 +28,6 @@ class ResponseStore:
         self._bytes = 0
         self._version: int | None = None
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
-        # Queries being computed now, by key: identical ones wait for the answer (cache/extensions.py).
-        self.in_flight: dict[tuple, asyncio.Future[bytes | None]] = {}
 
     def _move_to(self, version: int) -> bool:
         """Whether `version` is the store's (newer: it becomes so, emptied). Under the lock."""
@@ -52,11 +40,8 @@ class ResponseStore:
     def get(self, key: tuple) -> bytes | None:
         with self._lock:
             value = self._entries.get(key) if self._move_to(key[-1]) else None
-            if value is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
+            if value is not None:
+                self._entries.move_to_end(key)
             return value
 
     def put(self, key: tuple, value: bytes) -> None:
@@ -77,7 +62,3 @@ class ResponseStore:
     def __len__(self) -> int:
         return len(self._entries)
 
-
-async def data_version(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return (await conn.execute(select(DataVersion.version).where(DataVersion.id == 1))).scalar_one()

@@ -1,17 +1,19 @@
-"""Builds the GraphQL schema for one set of settings: the root types, the limits, the cache and
-the executor (fast unless settings.fast_execution is off). Called by the app factory and by
-commands that need the SDL; never at import."""
+"""Builds the GraphQL schema for one set of settings: the root types, the limits, the document
+caches and the executor (fast unless settings.fast_execution is off; the response cache sits before
+it, in web/graphql_view.py). Called by the app factory and by commands that need the SDL; never at
+import."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from cache.extensions import DocumentCache, ResponseCache, ValidationByText
 from execution.cost import CostLimit
+from execution.documents import Documents
 from execution.document_limits import document_limits
 from execution.errors import ErrorCodes
 from execution.fast_execution import FastExecutionContext
@@ -33,16 +35,14 @@ def build_schema(settings: Settings) -> MinegraphSchema:
     """The schema with the abuse limits of these settings; production also hides
     introspection and field suggestions."""
     # Factories: Strawberry makes fresh extension instances for every request. The limits'
-    # rule class is built once here, so that ValidationByText can find its results again.
+    # rule class is built once here, so that Documents can find its validations again.
     limits = [document_limits(settings.max_query_depth, settings.max_query_aliases, settings.max_query_fields)]
     extensions: list[Callable] = [
         ErrorCodes,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        DocumentCache,
-        lambda: AddValidationRules(limits),
-        ValidationByText,
-        lambda: CostLimit(settings.max_query_cost),
-        ResponseCache,
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        Documents,
+        partial(AddValidationRules, limits),
+        partial(CostLimit, settings.max_query_cost),
     ]
     if settings.production:
         extensions.insert(1, DisableIntrospection)

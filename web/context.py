@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from auth.scope import Scope
     from auth.users import CurrentUser
-    from cache.store import ResponseStore
     from models.trees import Trees
     from settings import Settings
 
@@ -29,7 +28,7 @@ class Context:
     settings: Settings
     user: CurrentUser | None
     request_id: str
-    cache: ResponseStore | None = None
+    data_version: int | None = None  # read with the caller's token (auth/backend.py); the response cache's key
     response: Response | None = None  # for headers (X-Cache)
     _filters: dict[int, tuple[Any, FilterSpec]] = field(default_factory=dict, repr=False)
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import orjson
@@ -28,6 +29,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from auth.backend import TokenCredentials
 from auth.users import CurrentUser
 from web.http_transport import (
     CHARSET, GRAPHQL_RESPONSE, JSON, BodyTooLarge, RequestError, bounded, envelope, error_response, negotiate,
@@ -35,8 +37,7 @@ from web.http_transport import (
 )
 from models.errors import BadUserInput, MinegraphError
 from web.context import Context
-from cache.store import ResponseStore
-from cache.extensions import stored_answer
+from cache.lookup import ResponseCache
 from execution.errors import bilingual_http_reason, internal_error
 from schema.persisted import resolve_document
 from settings import ROOT
@@ -57,7 +58,7 @@ TIMEOUT_MESSAGE = (
 # "Not Found": a browser asking for the IDE in production (saying why would name it).
 @dataclass
 class StoredResult(ExecutionResult):
-    """An answer from the response store: `answer` is the JSON of `data`."""
+    """An answer from (or just put into) the response store: `answer` is the JSON of `data`."""
 
     answer: bytes = b""
 
@@ -102,8 +103,9 @@ class MinegraphGraphQL(GraphQL):
     def __init__(self, settings: Settings, schema: MinegraphSchema) -> None:
         super().__init__(schema, graphql_ide=None if settings.production else "graphiql")
         self.settings = settings
+        self.production = settings.production
         mb = settings.response_cache_mb
-        self.cache = ResponseStore(mb * 1024 * 1024) if mb > 0 else None
+        self.cache = ResponseCache(mb * 1024 * 1024, settings.max_query_tokens) if mb > 0 else None
 
     async def __call__(self, scope, receive, send) -> None:
         headers = Headers(scope=scope)
@@ -185,7 +187,7 @@ class MinegraphGraphQL(GraphQL):
         if not _valid_text((data.query, data.variables, data.operation_name, data.extensions)):
             # JSON can carry lone surrogates ("\ud800"); no database or log can store them.
             raise BadUserInput("请求含有无效字符 / the request holds text no field accepts (a NUL or a lone surrogate)")
-        query = resolve_document(data.query, data.extensions, self.settings.production)
+        query = resolve_document(data.query, data.extensions, self.production)
         if not query:
             raise RequestError("请求缺少 query / the request has no `query` (nor extensions.persistedQuery)")
         return GraphQLRequestData(query=query, variables=data.variables, operation_name=data.operation_name,
@@ -219,15 +221,16 @@ class MinegraphGraphQL(GraphQL):
                                status=405, headers={"Allow": "POST"})
         if kind is OperationType.SUBSCRIPTION:
             raise RequestError("本服务不提供订阅 / subscriptions are not served over HTTP here")
-        answer = stored_answer(context, request_data.query, request_data.operation_name, request_data.variables)
-        if answer is not None:  # a repeated query: its stored answer as it is
-            return StoredResult(data=None, errors=None, answer=answer)
-        run = super().execute_operation(request, request_adapter, request_data, context, root_value, sub_response)
+        run = partial(super().execute_operation, request, request_adapter, request_data, context, root_value,
+                      sub_response)
         if kind is OperationType.MUTATION:
-            return await run  # a write is never cut off halfway through its commit
+            return await run()  # a write is never cut off halfway through its commit
         try:
             async with asyncio.timeout(self.settings.request_timeout_s):
-                return await run
+                if self.cache is None:
+                    return await run()
+                found = await self.cache.answer(context, request_data, run)  # cache/lookup.py
+                return StoredResult(data=None, errors=None, answer=found) if isinstance(found, bytes) else found
         except TimeoutError:
             message = TIMEOUT_MESSAGE.format(s=self.settings.request_timeout_s)
             return TimedOut(data=None, errors=[StrawberryGraphQLError(message, extensions={"code": "RATE_LIMITED"})])
@@ -252,9 +255,11 @@ class MinegraphGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:
         user = request.user if isinstance(request.user, CurrentUser) else None
+        # Read in the same statement as the token (auth/backend.py); None for an anonymous caller.
+        version = request.auth.data_version if isinstance(request.auth, TokenCredentials) else None
         state = request.app.state
         request_id = request.state.request_id  # decided (and sent back) by request_ids.RequestIds
-        return Context(request, state.engine, state.trees, self.settings, user, request_id, self.cache, response)
+        return Context(request, state.engine, state.trees, self.settings, user, request_id, version, response)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if GRAPHIQL_PAGE.exists():

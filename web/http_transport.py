@@ -12,9 +12,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import orjson
-from graphql import BREAK, GraphQLError, OperationDefinitionNode, OperationType, Visitor, parse, visit
+from graphql import BREAK, GraphQLError, OperationDefinitionNode, OperationType, Visitor, visit
 from starlette.datastructures import Headers
 from starlette.responses import Response
+
+from execution.documents import parsed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -154,9 +156,9 @@ class _EmptySelection(Visitor):
 @lru_cache(maxsize=512)
 def _operations(query: str, max_tokens: int) -> tuple[tuple[str | None, OperationType], ...] | None:
     """(name, type) of each operation in the document; None when it does not parse (the schema
-    then reports the syntax error as usual)."""
+    then reports the syntax error as usual). The document is the schema's too (`parsed`)."""
     try:
-        document = parse(query, max_tokens=max_tokens)
+        document = parsed(query, max_tokens)
     except GraphQLError:
         return None
     # The spec's grammar wants a selection in every `{ }`; graphql-core 3.3 parses `{}`, on which

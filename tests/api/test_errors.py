@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import auth.backend
-from web import graphql_view
+from cache.lookup import ResponseCache
 from support.queries import DASHBOARD, MINE_DETAIL
 from execution.errors import INTERNAL_MESSAGE
 
@@ -110,7 +110,7 @@ async def test_a_bug_in_the_token_check_is_internal_with_the_request_id(client, 
 
 
 async def test_a_bug_before_execution_is_internal_with_the_request_id(client, callers, caplog, monkeypatch):
-    monkeypatch.setattr(graphql_view, "stored_answer", _broken_now)  # looked up before any execution
+    monkeypatch.setattr(ResponseCache, "answer", _broken)  # looked up before any execution
     response = await _answered_internally(client, callers["NATIONAL"].token, caplog, "req-view-bug")
     assert response.status_code == 500 and response.headers["x-request-id"] == "req-view-bug"
 

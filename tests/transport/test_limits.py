@@ -150,11 +150,11 @@ def test_operations_command_lists_each_hash():
 
 async def test_each_document_is_validated_once_and_its_refusal_kept(client, callers, monkeypatch):
     """Validation is cached by document text; a refused document stays refused."""
-    import cache.extensions as caching
+    import execution.documents as documents
 
     runs = []
-    original = caching.validate_document
-    monkeypatch.setattr(caching, "validate_document", lambda *a: runs.append(a[1]) or original(*a))
+    original = documents.validate_document
+    monkeypatch.setattr(documents, "validate_document", lambda *a: runs.append(a[1]) or original(*a))
     token = callers["NATIONAL"].token
     fine = "query ValidatedOnce { options { scales { value label } } }"
     deep = "query DeepOnce { region { " + "children { " * 12 + "code" + " }" * 12 + " } }"

@@ -1,0 +1,102 @@
+"""The one way into the response cache: web/graphql_view.py asks it for every query (never a
+mutation), before Strawberry parses, validates or executes anything.
+
+A query of a logged-in caller on scope-only roots (cache/key.py) is answered from the store
+(cache/store.py) while the data version read with the caller's token is unchanged; a miss
+whose key another request is computing waits for that answer (cache/coalescing.py); any other
+miss runs the query, and an answer without errors is stored. Anonymous callers, `me`,
+`guarantorSuggestions` and documents that do not parse are never looked up: they go through
+Strawberry as usual. The response header `X-Cache: hit|shared|miss` says what happened.
+
+Answering before validation is safe: only answers of documents that passed parsing, the
+limits and validation with these variables are stored, and the key holds the normalised
+document and the variables, the only inputs of those checks.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+import orjson
+from graphql import GraphQLError
+
+from cache.coalescing import Coalescing
+from cache.key import document_digest
+from cache.store import ResponseStore
+from execution.documents import parsed
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from strawberry.http import GraphQLRequestData
+    from strawberry.types import ExecutionResult
+
+    from web.context import Context
+
+DIGESTS_MAX = 512  # distinct (text, operation name) pairs remembered
+_UNSEEN = object()
+
+
+class ResponseCache:
+    def __init__(self, max_bytes: int, max_tokens: int) -> None:
+        self.store = ResponseStore(max_bytes)
+        self.coalescing = Coalescing()
+        self.max_tokens = max_tokens  # the parse limit, as the schema's (schema/build.py)
+        # Digest by (text, operation name as the client sent it): printing a document walks its tree.
+        self._digests: dict[tuple[str, str | None], str | None] = {}
+
+    async def answer(self, ctx: Context, request: GraphQLRequestData,
+                     execute: Callable[[], Awaitable[ExecutionResult]]) -> ExecutionResult | bytes:
+        """The answer to a query: the JSON of `data` when it comes from (or goes into) the store,
+        else what `execute` (Strawberry) returned."""
+        key = self._key(ctx, request)
+        if key is None:
+            return await execute()
+        found, status = self.store.get(key), "hit"
+        if found is None:
+            found, status = await self.coalescing.shared(key), "shared"
+        if found is not None:
+            _mark(ctx, status)
+            return found
+        _mark(ctx, "miss")
+        result, answer = await self.coalescing.compute(key, lambda: self._stored(key, execute))
+        return result if answer is None else answer
+
+    def _key(self, ctx: Context, request: GraphQLRequestData) -> tuple | None:
+        """(document digest, variables, scope, data version), or None: not to be cached."""
+        if ctx.scope is None or ctx.data_version is None or not request.query:
+            return None
+        text = (request.query, request.operation_name)
+        digest = self._digests.get(text, _UNSEEN)
+        if digest is _UNSEEN:
+            try:
+                digest = document_digest(parsed(request.query, self.max_tokens), request.operation_name)
+            except GraphQLError:
+                return None  # Strawberry reports the syntax error
+            if len(self._digests) >= DIGESTS_MAX:
+                self._digests.clear()
+            self._digests[text] = digest
+        if digest is None:
+            return None
+        try:
+            variables = orjson.dumps(request.variables or {}, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            return None  # e.g. a lone surrogate or a huge integer: execution refuses them
+        return digest, variables, ctx.scope.key, ctx.data_version
+
+    async def _stored(self, key: tuple, execute: Callable[[], Awaitable[ExecutionResult]]):
+        """(result, the JSON of its data once stored, or None: an answer with errors, or not encodable)."""
+        result = await execute()
+        if result.errors or result.data is None:
+            return result, None
+        with suppress(orjson.JSONEncodeError):
+            answer = orjson.dumps(result.data)
+            self.store.put(key, answer)
+            return result, answer
+        return result, None
+
+
+def _mark(ctx: Context, status: str) -> None:
+    if ctx.response is not None:
+        ctx.response.headers["X-Cache"] = status
