@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from auth.audit import utcnow
-from auth.users import CurrentUser
+from auth.sessions import CurrentUser
 from models.account import Account, AuthSession
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from models.errors import BadUserInput, Forbidden
 if TYPE_CHECKING:
     from strawberry.types import Info
 
-    from auth.users import CurrentUser
+    from auth.sessions import CurrentUser
 
 
 

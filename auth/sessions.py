@@ -1,4 +1,7 @@
-"""Login sessions: opaque random bearer tokens, stored only as SHA-256 digests.
+"""Bearer sessions: who the caller of a request is.
+
+Opaque random bearer tokens, stored only as SHA-256 digests; the Starlette authentication
+backend reads one per request and hands on a CurrentUser (or None) and the data version.
 
 A session ends at the first of: logout, a password change elsewhere, its
 absolute lifetime, or an idle gap longer than the idle limit.
@@ -9,22 +12,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, exc, insert, select, update
+from starlette.authentication import AuthCredentials, AuthenticationBackend
 
 from auth import audit
-from auth.audit import utcnow
 from auth.lockout import username_key
 from auth.passwords import verify_password_async
-from auth.users import CurrentUser
+from auth.scope import Scope
 from models.account import Account, AuthSession
 from models.data_version import DataVersion
+from models.enums import GuarantorLevel, UserTier
 from models.errors import Unauthenticated
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from starlette.requests import HTTPConnection
 
     from auth.login_guard import LoginAttempt
     from models.point_reader import PointReader
@@ -54,6 +61,39 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class CurrentUser:
+    account_id: int
+    username: str
+    tier: UserTier
+    region_code: str | None
+    mine_id: int | None
+    guarantor_level: GuarantorLevel | None
+    name: str | None
+    phone: str | None
+    email: str | None
+    session: str | None = None  # digest of the bearer token this request came with
+
+    @cached_property  # asked for by every field of a request
+    def scope(self) -> Scope:
+        return Scope(self.tier, self.region_code or "000000", self.mine_id)
+
+    @classmethod
+    def from_row(cls, row, session: str | None = None) -> CurrentUser:
+        return cls(
+            account_id=row.id,
+            username=row.username,
+            tier=UserTier(row.tier),
+            region_code=row.region_code,
+            mine_id=row.mine_id,
+            guarantor_level=GuarantorLevel(row.guarantor_level) if row.guarantor_level else None,
+            name=row.name,
+            phone=row.phone,
+            email=row.email,
+            session=session,
+        )
+
+
 async def check_password(
     engine: AsyncEngine, username: str, password: str, request_id: str | None = None, *,
     attempt: LoginAttempt | None = None,
@@ -66,7 +106,7 @@ async def check_password(
     async with engine.connect() as conn:
         row = (await conn.execute(select(Account).where(Account.username == username))).first()
     if not await verify_password_async(row.password_hash if row else None, password):
-        now = utcnow()
+        now = datetime.now(UTC)
         account_id = row.id if row else None
         async with engine.begin() as conn:
             await audit.record(
@@ -87,7 +127,7 @@ async def open_session(
 ) -> tuple[str, CurrentUser]:
     """Create a session for the account (inside the caller's transaction)."""
     token = secrets.token_urlsafe(32)
-    now = utcnow()
+    now = datetime.now(UTC)
     digest = token_digest(token)
     await conn.execute(
         insert(AuthSession).values(
@@ -111,7 +151,7 @@ async def user_for_token(
 
     With a `point_reader` (models/point_reader.py) the statement takes the cheapest route;
     should that fail, the service's engine reads it."""
-    now = utcnow()
+    now = datetime.now(UTC)
     digest = token_digest(token)
     parameters = {"digest": digest, "now": now, "idle_since": now - timedelta(hours=settings.token_idle_hours)}
     row = _UNREAD
@@ -145,4 +185,28 @@ async def revoke_sessions(
         statement = statement.where(AuthSession.token_hash == only)
     if keep is not None:
         statement = statement.where(AuthSession.token_hash != keep)
-    await conn.execute(statement.values(revoked_at=utcnow()))
+    await conn.execute(statement.values(revoked_at=datetime.now(UTC)))
+
+
+class BearerTokenBackend(AuthenticationBackend):
+    async def authenticate(self, conn: HTTPConnection):
+        header = conn.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        # Whatever fails here (the database down, a bug) is answered by request_ids.RequestIds.
+        state = conn.app.state
+        found = await user_for_token(state.engine, token.strip(), state.settings, state.point_reader)
+        if found is None:
+            return None
+        user, data_version = found
+        return TokenCredentials(data_version), user
+
+
+class TokenCredentials(AuthCredentials):
+    """What the token statement read besides the account: the data version, in the same round
+    trip (web/graphql_view.py puts it in the Context, the response cache keys on it)."""
+
+    def __init__(self, data_version: int) -> None:
+        super().__init__(["authenticated"])
+        self.data_version = data_version

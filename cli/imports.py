@@ -74,7 +74,7 @@ def import_file(
 async def _run(engine, file: Path, username: str, apply: bool, sheet):
     from sqlalchemy import select
 
-    from auth.users import CurrentUser
+    from auth.sessions import CurrentUser
     from models.account import Account
     from models.errors import NotFound
     from models.trees import load_trees

@@ -17,7 +17,7 @@ from auth.login_guard import LoginAttempt
 from auth.passwords import hash_password_async, verify_password_async
 from auth.sessions import check_password, open_session, revoke_sessions
 from auth.throttle import client_address
-from auth.users import CurrentUser
+from auth.sessions import CurrentUser
 from auth.validation import check_password_policy, normalize_email, normalize_name, normalize_phone
 from auth.wechat import exchange_code
 from models.account import Account

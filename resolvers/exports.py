@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from auth.scope import Scope
-    from auth.users import CurrentUser
+    from auth.sessions import CurrentUser
     from models.trees import Trees
     from resolvers.filters import FilterSpec
     from settings import Settings

@@ -269,7 +269,7 @@ async def apply_many_mine_changes(
         by_columns.setdefault(tuple(sorted(values)), []).append(
             {"p_id": locked_row.id, **{f"p_{k}": v for k, v in values.items()}})
         if "county_code" in columns:
-            # An enterprise account's scope is its mine's county (auth/users.py): it moves with the mine.
+            # An enterprise account's scope is its mine's county (auth/sessions.py): it moves with the mine.
             moved.append({"p_id": locked_row.id, "p_region": columns["county_code"]})
         entries += [audit.entry(
             "mine.update", account_id=ctx_like.user.account_id, username=ctx_like.user.username,

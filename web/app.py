@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from auth import log_redaction
-from auth.backend import BearerTokenBackend
+from auth.sessions import BearerTokenBackend
 from admin.retention import daily_purge
 from web.export_http import routes as export_routes
 from web.graphql_view import MinegraphGraphQL

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from auth.scope import Scope
-    from auth.users import CurrentUser
+    from auth.sessions import CurrentUser
     from models.trees import Trees
     from settings import Settings
 
@@ -28,7 +28,7 @@ class Context:
     settings: Settings
     user: CurrentUser | None
     request_id: str
-    data_version: int | None = None  # read with the caller's token (auth/backend.py); the response cache's key
+    data_version: int | None = None  # read with the caller's token (auth/sessions.py); the response cache's key
     response: Response | None = None  # for headers (X-Cache)
     _filters: dict[int, tuple[Any, FilterSpec]] = field(default_factory=dict, repr=False)
 

@@ -1,6 +1,6 @@
 """GET /export/*: the caller's mines and statistics as XLSX or CSV, and the blank import template.
 
-HTTP → caller (the Bearer token through auth/backend.py, as for /graphql, or a signed link from
+HTTP → caller (the Bearer token through auth/sessions.py, as for /graphql, or a signed link from
 `exportLink`: auth/export_links.py) → parameters (regionCode, filter, depth: validated like the
 API's, so a region outside the scope is NOT_FOUND exactly as an unknown one) → resolvers/exports.py
 and export_stats.py (statements through jurisdiction()) → spreadsheets/writing.py → the answer.
@@ -29,7 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from auth.export_links import user_for_link
-from auth.users import CurrentUser
+from auth.sessions import CurrentUser
 from web.http_transport import error_response
 from models.errors import BadUserInput, MinegraphError, NotFound, Unauthenticated, quoted
 from resolvers.export_stats import parse_depth, stats_header, stats_rows

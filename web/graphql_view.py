@@ -29,8 +29,8 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-from auth.backend import TokenCredentials
-from auth.users import CurrentUser
+from auth.sessions import TokenCredentials
+from auth.sessions import CurrentUser
 from web.http_transport import (
     CHARSET, GRAPHQL_RESPONSE, JSON, BodyTooLarge, RequestError, bounded, envelope, error_response, negotiate,
     operation_type,
@@ -255,7 +255,7 @@ class MinegraphGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:
         user = request.user if isinstance(request.user, CurrentUser) else None
-        # Read in the same statement as the token (auth/backend.py); None for an anonymous caller.
+        # Read in the same statement as the token (auth/sessions.py); None for an anonymous caller.
         version = request.auth.data_version if isinstance(request.auth, TokenCredentials) else None
         state = request.app.state
         request_id = request.state.request_id  # decided (and sent back) by request_ids.RequestIds

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from auth.users import CurrentUser
+from auth.sessions import CurrentUser
 from web.http_transport import JSON, BodyTooLarge, bounded, error_response
 from models.errors import MinegraphError
 from resolvers import imports

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from auth.users import CurrentUser
+from auth.sessions import CurrentUser
 from execution.field_functions import resolve
 from resolvers.change_requests import pending_count
 from resolvers.regions import latest_update, root_region

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-import auth.backend
+import auth.sessions
 from cache.lookup import ResponseCache
 from support.queries import DASHBOARD, MINE_DETAIL
 from execution.errors import INTERNAL_MESSAGE
@@ -100,7 +100,7 @@ async def _answered_internally(client, token: str, caplog, request_id: str | Non
 
 async def test_a_bug_in_the_token_check_is_internal_with_the_request_id(client, callers, caplog, monkeypatch):
     """Before GraphQL runs (the authentication middleware): not Starlette's plain-text 500."""
-    monkeypatch.setattr(auth.backend, "user_for_token", _broken)
+    monkeypatch.setattr(auth.sessions, "user_for_token", _broken)
     token = callers["NATIONAL"].token
     given = await _answered_internally(client, token, caplog, "req-auth-bug-" + "x" * 80)
     assert given.status_code == 500 and given.headers["x-request-id"] == "req-auth-bug-" + "x" * 51  # cut to 64
@@ -119,7 +119,7 @@ async def test_the_database_down_during_the_token_check_is_503_with_the_request_
     async def refused(*_args, **_kwargs):
         raise ConnectionRefusedError("connection refused")  # what a stopped server answers
 
-    monkeypatch.setattr(auth.backend, "user_for_token", refused)
+    monkeypatch.setattr(auth.sessions, "user_for_token", refused)
     response = await client.post("/graphql", json={"query": DASHBOARD}, headers={
         "Authorization": f"Bearer {callers['NATIONAL'].token}", "X-Request-ID": "req-db-down"})
     assert response.status_code == 503 and response.headers["retry-after"] == "30"

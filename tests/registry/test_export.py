@@ -16,7 +16,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from auth.export_links import LINK_TTL_S, sign_link
-from auth.users import CurrentUser
+from auth.sessions import CurrentUser
 from support.error_language import assert_bilingual
 from support.queries import LOGIN, LOGOUT
 from spreadsheets.columns import COLUMNS
