@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -212,18 +213,25 @@ async def _record(ctx, file_name, plans, counts, now, applied: bool, conn=None) 
 
 async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwords) -> tuple[int, dict[int, str]]:
     """Every plan in one transaction: a mine that changed since it was planned undoes them all.
-    CHUNK rows at a time: one version step for the chunk's mines, the basic fields as a few
-    executemany statements and the chunk's audit records as one (in row order), where a statement
-    per row and field made applying 100,000 rows take minutes (bench/README.md, "Import")."""
+    CHUNK rows at a time: the changed basic fields of the chunk's mines with their version step, in
+    one statement per set of columns (resolvers/mine_edits.write_columns), one version step for the
+    chunk's other mines, and the chunk's audit records as one statement (in row order), where a
+    statement per row and field made applying 100,000 rows take minutes (bench/README.md, "Import").
+    The report is stored at the end (it names the new mines' codes), not twice."""
     passwords: dict[int, str] = {}
     todo = [plan for plan in plans if plan.action is not ImportAction.UNCHANGED]
     async with one_writer(ctx.engine), ctx.engine.begin() as conn:
-        import_id = await _record(ctx, file_name, plans, counts, now, applied=True, conn=conn)
+        import_id = await _record(ctx, file_name, [], counts, now, applied=True, conn=conn)
         for start in range(0, len(todo), CHUNK):
             chunk, audits = todo[start:start + CHUNK], []
-            locked = await _step_versions(conn, ctx, chunk, now)
-            await apply_many_mine_changes(conn, ctx, [(locked[p.mine_id], p.columns, p.basic_changes) for p in chunk
-                                                      if p.mine_id is not None], now, import_id, audits=audits)
+            # A mine with basic changes gets its version step in the statement that writes them.
+            locked = await _step_versions(conn, ctx, [p for p in chunk if not p.basic_changes], now)
+            basic = [p for p in chunk if p.mine_id is not None and p.basic_changes]
+            written = await apply_many_mine_changes(
+                conn, ctx, [(SimpleNamespace(id=p.mine_id, version=p.seen_version), p.columns, p.basic_changes)
+                            for p in basic], now, import_id, bump=True, scope=ctx.scope, audits=audits)
+            _check_stepped(written, basic)
+            locked.update(written)
             for plan in chunk:
                 if plan.mine_id is None:
                     row, password = await insert_mine(conn, ctx, plan.columns, now, import_id=import_id)
@@ -247,6 +255,13 @@ async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwor
     return import_id, passwords
 
 
+def _check_stepped(locked: dict[int, Any], plans: list[RowPlan]) -> None:
+    """Each mine one version past the one it was planned at, or the transaction rolls back."""
+    if len(locked) != len(plans) or any(locked[p.mine_id].version != p.seen_version + 1
+                                        for p in plans if p.mine_id in locked):
+        raise Conflict(MOVED_ON)
+
+
 async def _step_versions(conn, ctx, chunk: list[RowPlan], now) -> dict[int, Any]:
     """One version step for each existing mine of the chunk, in one statement; its rows as locked.
     A mine no longer at the version it was planned at (or gone from the scope) is a Conflict: the
@@ -258,8 +273,7 @@ async def _step_versions(conn, ctx, chunk: list[RowPlan], now) -> dict[int, Any]
         update(Mine).where(Mine.id.in_(seen), jurisdiction(ctx.scope))
         .values(version=Mine.version + 1, updated_at=now).returning(*Mine.__table__.c))).all()
     locked = {row.id: row for row in rows}
-    if len(locked) != len(seen) or any(locked[i].version != v + 1 for i, v in seen.items()):
-        raise Conflict(MOVED_ON)
+    _check_stepped(locked, [plan for plan in chunk if plan.mine_id is not None])
     return locked
 
 
