@@ -29,12 +29,12 @@ from models.enums import ImportAction
 from models.errors import BadUserInput, Conflict
 from models.mine import Guarantor, Mine
 from models.registry_io import MineImport
-from resolvers.import_plan import audited_field, new_report, plan_row, unknown_code
+from resolvers.import_plan import PERSON_PARTS, audited_field, new_report, plan_row, unknown_code
 from resolvers.mine_edits import apply_many_mine_changes, insert_mine
 from resolvers.import_plan import CLEAR
 from resolvers.mine_writes import clear_location, one_writer, write_guarantor, write_location
 from spreadsheets.reading import read_sheet
-from spreadsheets.values import parse_row
+from spreadsheets.values import parse_row, row_code
 
 if TYPE_CHECKING:
     from resolvers.import_plan import RowPlan
@@ -76,11 +76,14 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
     require_importer(ctx.user)
     header, rows = await anyio.to_thread.run_sync(read_sheet, source)
     plans: list[RowPlan] = []
+    memo: dict = {}  # each distinct cell value's reading, for the whole file (spreadsheets/values.py)
     while True:
-        parsed = await anyio.to_thread.run_sync(_parse_chunk, rows, header, ctx)
-        if not parsed:
+        raw = await anyio.to_thread.run_sync(_read_chunk, rows)
+        if not raw:
             break
-        plans += await _plan_chunk(ctx, parsed, header)
+        stored = await _stored(ctx, {code for _, row in raw if (code := row_code(row, header)) is not None})
+        parsed = await anyio.to_thread.run_sync(_parse_chunk, raw, header, ctx, memo, stored)
+        plans += await _plan_chunk(ctx, parsed, header, stored)
     _reject_repeated_codes(plans, header)
     counts = _counts(plans)
     apply = apply and counts["rejected"] == 0 and bool(plans)
@@ -94,21 +97,51 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
                          rows=[p.report for p in plans], passwords=passwords)
 
 
-def _parse_chunk(rows, header, ctx) -> list:
-    return [parse_row(n, raw, header, ctx.trees, ctx.scope) for n, raw in islice(rows, CHUNK)]
+def _read_chunk(rows) -> list:
+    return list(islice(rows, CHUNK))
 
 
-async def _plan_chunk(ctx, parsed: list, header) -> list[RowPlan]:
-    codes = {p.code for p in parsed if p.code}
+@dataclass
+class _Stored:
+    """The chunk's mines (by code, in the importer's jurisdiction) and their guarantors (by mine id)."""
+
+    mines: dict[str, Any]
+    people: dict[int, list]
+
+    def known(self, code: str | None) -> frozenset:
+        """(part, text) of the people a mine has: its cells that hold them are not checked again."""
+        mine = self.mines.get(code) if code else None
+        if mine is None:
+            return frozenset()
+        return frozenset([("name", mine.principal_name), ("phone", mine.principal_phone),
+                          *((part, getattr(g, part)) for g in self.people[mine.id] for part in PERSON_PARTS)])
+
+
+async def _stored(ctx, codes: set[str]) -> _Stored:
+    if not codes:
+        return _Stored({}, {})
     async with ctx.engine.connect() as conn:
         mines = {m.code: m for m in (await conn.execute(
-            select(Mine).where(Mine.code.in_(codes), jurisdiction(ctx.scope)))).all()} if codes else {}
-        ids = [m.id for m in mines.values()]
-        people: dict[int, list] = {i: [] for i in ids}
-        if ids:
-            for g in (await conn.execute(select(Guarantor).where(Guarantor.mine_id.in_(ids)))).all():
+            select(Mine).where(Mine.code.in_(codes), jurisdiction(ctx.scope)))).all()}
+        people: dict[int, list] = {m.id: [] for m in mines.values()}
+        if people:
+            for g in (await conn.execute(select(Guarantor).where(Guarantor.mine_id.in_(people)))).all():
                 people[g.mine_id].append(g)
-        since = await _changed_since(conn, parsed, mines)
+    return _Stored(mines, people)
+
+
+def _parse_chunk(raw: list, header, ctx, memo: dict, stored: _Stored) -> list:
+    return [parse_row(n, row, header, ctx.trees, ctx.scope, memo, stored.known(row_code(row, header)))
+            for n, row in raw]
+
+
+async def _plan_chunk(ctx, parsed: list, header, stored: _Stored) -> list[RowPlan]:
+    mines, people = stored.mines, stored.people
+    if any(p.code in mines and p.version is not None and p.version < mines[p.code].version for p in parsed):
+        async with ctx.engine.connect() as conn:
+            since = await _changed_since(conn, parsed, mines)
+    else:
+        since = {}
     labels = {column.key: written for written, column in header.columns.values()}
     plans = []
     for row in parsed:

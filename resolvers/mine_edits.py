@@ -11,7 +11,8 @@ Three public functions; none opens a transaction, so an import can run thousands
   Returns Plan(columns, changes, warnings): the mine columns to write, the FieldChange dicts
   {"field", "old", "new"} (values as the API shows them: enum names, numbers) and bilingual
   warnings. Raises BadUserInput (bilingual, naming the field) for any invalid or missing value,
-  NotFound for a regionCode outside `scope`.
+  NotFound for a regionCode outside `scope`. A value equal to the mine's own (and of its type) is
+  taken as it is, not checked again.
 - `apply_mine_changes(conn, ctx_like, locked_row, columns, changes, now, import_id=None, *,
   bump=False)` — writes `columns` to the locked mine, one "mine.update" audit record per change
   (with `import_id`), and turns VERIFIED into STALE (every MineInput field is basic data).
@@ -205,8 +206,11 @@ def plan_mine_changes(current, values: dict[str, Any], trees: Trees, *, scope: S
     unknown = [k for k in values if k not in FIELDS]
     if unknown:
         raise BadUserInput(f"未知的字段 {', '.join(map(quoted, unknown))} / unknown MineInput field(s)")
-    given = {name: _normalised(name, value, trees, scope) for name, value in values.items()}
     before = None if current is None else shown(current)
+    # A value the mine already has (same type, equal) is taken as it is, not checked again: it was
+    # stored after these checks, and an import of an export repeats thousands of them.
+    given = {name: value if before is not None and type(value) is type(before[name]) and value == before[name]
+             else _normalised(name, value, trees, scope) for name, value in values.items()}
     merged = dict(before or dict.fromkeys(FIELDS))
     merged.update(given)
     missing = [name for name in REQUIRED if merged[name] is None]
