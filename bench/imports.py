@@ -31,7 +31,7 @@ import httpx
 
 from bench.common import DATA, PASSWORD, PYTHON, RESULTS, ROOT, base_env, say
 from bench.contenders import Minegraph
-from bench.served import arguments, databases, reset_peak, rss
+from bench.served import CpuClock, arguments, databases, reset_peak, rss
 
 TARGET = 3.0
 EDITED_LABEL = "单班下井作业人数"  # the one column changed in every row of the edited file
@@ -87,19 +87,22 @@ def _copies(exported: Path, unchanged: Path, edited: Path) -> dict:
     return counts
 
 
-def _post(base: str, token: str, path: Path, apply: bool, timeout: float, pids: list[int]) -> dict:
+def _post(base: str, token: str, path: Path, apply: bool, timeout: float, pids: list[int], db_url: str) -> dict:
     before = sum(rss(p, "VmRSS") for p in pids)
     reset_peak(pids)
+    clock = CpuClock(pids, db_url)
+    clock.start()
     started = time.monotonic()
     response = httpx.post(base + "/import", headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
                           trust_env=False, data={"apply": "true" if apply else "false"},
                           files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
     seconds = time.monotonic() - started
+    cpu = clock.stop()
     peak = sum(rss(p, "VmHWM") for p in pids)
     if response.status_code != 200:
         raise RuntimeError(f"POST /import answered {response.status_code}: {response.text[:500]}")
     body = response.json()
-    return {"seconds": round(seconds, 2), "rss_growth_mb": round((peak - before) / 2**20, 1),
+    return {"seconds": round(seconds, 2), "cpu_s": cpu, "rss_growth_mb": round((peak - before) / 2**20, 1),
             "answer_bytes": len(response.content), "applied": body["applied"],
             **{k: body[k] for k in ("changed", "unchanged", "rejected", "created")}}
 
@@ -124,7 +127,7 @@ def _server_run(db_url: str, db: str, mines: int, timeout: float) -> tuple[dict,
         runs = {}
         for case, path in (("unchanged", unchanged), ("edited", edited)):
             for mode in ("dry_run", "apply"):
-                runs[f"{case}_{mode}"] = _post(server.base, token, path, mode == "apply", timeout, pids)
+                runs[f"{case}_{mode}"] = _post(server.base, token, path, mode == "apply", timeout, pids, db_url)
                 say(f"  {case} {mode}: {runs[f'{case}_{mode}']}")
     return {**counts, "file_mb": round(edited.stat().st_size / 2**20, 1), **runs}, edited
 
@@ -143,6 +146,8 @@ async def _floor(db_url: str, path: str) -> dict:
     engine = make_engine(db_url)
     before = rss(os.getpid(), "VmRSS")
     reset_peak([os.getpid()])
+    clock = CpuClock([os.getpid()], db_url)
+    clock.start()
     started = time.monotonic()
     header, rows = read_sheet(path)
     code, workers = header.written("code"), header.written("workersPerShift")
@@ -153,8 +158,9 @@ async def _floor(db_url: str, path: str) -> dict:
         await conn.execute(insert(scratch), values)
         await conn.run_sync(scratch.drop)
     seconds = time.monotonic() - started
+    cpu = clock.stop()  # before the connections close: their backends' CPU counts
     await engine.dispose()
-    return {"seconds": round(seconds, 2), "read_s": round(read_s, 2), "insert_s": round(seconds - read_s, 2),
+    return {"seconds": round(seconds, 2), "cpu_s": cpu, "read_s": round(read_s, 2), "insert_s": round(seconds - read_s, 2),
             "rows": len(values), "rss_growth_mb": round((rss(os.getpid(), "VmHWM") - before) / 2**20, 1)}
 
 
@@ -168,9 +174,12 @@ def _floor_run(db_url: str, path: Path, timeout: float) -> dict:
 
 def _ratios(served: dict) -> None:
     floor = served["floor"]["seconds"]
+    floor_cpu = served["floor"].get("cpu_s")
     for key, run in served.items():
         if isinstance(run, dict) and "applied" in run:
             run["ratio"] = round(run["seconds"] / floor, 2)
+            if floor_cpu and run.get("cpu_s") is not None:
+                run["cpu_ratio"] = round(run["cpu_s"] / floor_cpu, 2)  # not the target: a load-free reading
             run["verdict"] = "PASS" if run["ratio"] <= TARGET else "FAIL"
             if run["rejected"]:  # an apply with a rejected row writes nothing: not the case measured
                 run["verdict"] = "not measured: rows rejected"

@@ -1,9 +1,11 @@
 """What bench/export.py and bench/imports.py share: the command line, the datasets per backend,
-and the RSS readings of a server (or of the floor's own process)."""
+the RSS readings of a server (or of the floor's own process) and the CPU time that a request (or
+the floor) cost, the database's included."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,51 @@ def rss(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def cpu_times(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds so far of each process (all its threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
+
+
+def database_pids(db_url: str) -> list[int]:
+    """The PostgreSQL backends connected to the database of `db_url` (their work is the request's
+    too); none for SQLite, which works inside the process that asks."""
+    if not db_url.startswith("postgresql"):
+        return []
+    import psycopg
+
+    name = db_url.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+
+
+class CpuClock:
+    """CPU seconds spent between `start` and `stop` by `pids` and the database's backends, on a
+    machine that others share: wall time there grows with their load, this much less."""
+
+    def __init__(self, pids: list[int], db_url: str) -> None:
+        self.pids, self.db_url = pids, db_url
+        self.before: dict[int, float] = {}
+
+    def _now(self) -> dict[int, float]:
+        return cpu_times([*self.pids, *database_pids(self.db_url)])
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def stop(self) -> float:
+        """Backends that appeared meanwhile count from zero; one that left meanwhile is missed."""
+        after = self._now()
+        return round(sum(seconds - self.before.get(pid, 0.0) for pid, seconds in after.items()), 2)
 
 
 def reset_peak(pids: list[int]) -> None:

@@ -94,29 +94,58 @@ def _apply(row: str, sign: int, revocable: bool) -> str:
     )
 
 
-def create_triggers(dialect: str, revocable: bool = True) -> list[str]:
+def _moves(revocable: bool) -> tuple[str, ...]:
+    """What decides a mine's contribution: its tally row (key and ancestry), each sum's term, and
+    whether it counts at all. An update that leaves all of them as they were moves nothing."""
+    return ("county_code", "category_code", "production_status", "province_code", "city_code", "scale",
+            f"{{row}}.workers_per_shift > {WORKERS_THRESHOLD}", f"{{row}}.max_depth > {DEPTH_THRESHOLD_M}",
+            *((f"{{row}}.{REVOCABLE} IS NULL",) if revocable else ()))
+
+
+def _moved(dialect: str, revocable: bool) -> str:
+    """The update trigger's WHEN: true when the mine's contribution changes (NULL-safe)."""
+    def side(term: str, row: str) -> str:
+        return f"({term.format(row=row)})" if "{row}" in term else f"{row}.{term}"
+
+    terms = _moves(revocable)
+    if dialect == "postgresql":
+        return (f"(({', '.join(side(t, 'OLD') for t in terms)}) IS DISTINCT FROM "
+                f"({', '.join(side(t, 'NEW') for t in terms)}))")
+    return "(" + " OR ".join(f"{side(t, 'OLD')} IS NOT {side(t, 'NEW')}" for t in terms) + ")"
+
+
+def create_triggers(dialect: str, revocable: bool = True, guarded: bool = True) -> list[str]:
+    """`guarded`: the update trigger fires only when the mine's contribution changes (a changed
+    workforce that stays on its side of the threshold, say: an import of 100,000 such rows ran
+    400,000 upserts of the tally for nothing). Migrations written before it pass False."""
     columns = ", ".join((*COUNTED_COLUMNS, REVOCABLE) if revocable else COUNTED_COLUMNS)
     old, new = _apply("OLD", -1, revocable), _apply("NEW", 1, revocable)
+    when = f"WHEN {_moved(dialect, revocable)} " if guarded else ""
     if dialect == "postgresql":
-        return [
-            "CREATE FUNCTION mine_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {old}; END IF; "
-            f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {new}; END IF; "
-            "RETURN NULL; END $$",
-            f"CREATE TRIGGER mine_tally AFTER INSERT OR DELETE OR UPDATE OF {columns} ON mine "
-            "FOR EACH ROW EXECUTE FUNCTION mine_tally_apply()",
-        ]
+        function = ("CREATE FUNCTION mine_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {old}; END IF; "
+                    f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {new}; END IF; "
+                    "RETURN NULL; END $$")
+        if not guarded:
+            return [function, f"CREATE TRIGGER mine_tally AFTER INSERT OR DELETE OR UPDATE OF {columns} ON mine "
+                              "FOR EACH ROW EXECUTE FUNCTION mine_tally_apply()"]
+        # An INSERT or DELETE trigger's WHEN cannot name OLD and NEW both: the update has its own.
+        return [function,
+                "CREATE TRIGGER mine_tally AFTER INSERT OR DELETE ON mine FOR EACH ROW EXECUTE FUNCTION mine_tally_apply()",
+                f"CREATE TRIGGER mine_tally_update AFTER UPDATE OF {columns} ON mine FOR EACH ROW {when}"
+                "EXECUTE FUNCTION mine_tally_apply()"]
     return [
         f"CREATE TRIGGER mine_tally_insert AFTER INSERT ON mine BEGIN {new}; END",
         f"CREATE TRIGGER mine_tally_delete AFTER DELETE ON mine BEGIN {old}; END",
-        f"CREATE TRIGGER mine_tally_update AFTER UPDATE OF {columns} ON mine "
+        f"CREATE TRIGGER mine_tally_update AFTER UPDATE OF {columns} ON mine {when}"
         f"BEGIN {old}; {new}; END",
     ]
 
 
 def drop_triggers(dialect: str) -> list[str]:
     if dialect == "postgresql":
-        return ["DROP TRIGGER IF EXISTS mine_tally ON mine", "DROP FUNCTION IF EXISTS mine_tally_apply()"]
+        return ["DROP TRIGGER IF EXISTS mine_tally ON mine", "DROP TRIGGER IF EXISTS mine_tally_update ON mine",
+                "DROP FUNCTION IF EXISTS mine_tally_apply()"]
     return [f"DROP TRIGGER IF EXISTS mine_tally_{event}" for event in ("insert", "delete", "update")]
 
 

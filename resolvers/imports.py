@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -28,12 +29,12 @@ from models.enums import ImportAction
 from models.errors import BadUserInput, Conflict
 from models.mine import Guarantor, Mine
 from models.registry_io import MineImport
-from resolvers.import_plan import audited_field, new_report, plan_row, unknown_code
+from resolvers.import_plan import PERSON_PARTS, audited_field, new_report, plan_row, unknown_code
 from resolvers.mine_edits import apply_many_mine_changes, insert_mine
 from resolvers.import_plan import CLEAR
 from resolvers.mine_writes import clear_location, one_writer, write_guarantor, write_location
 from spreadsheets.reading import read_sheet
-from spreadsheets.values import parse_row
+from spreadsheets.values import parse_row, row_code
 
 if TYPE_CHECKING:
     from resolvers.import_plan import RowPlan
@@ -75,11 +76,14 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
     require_importer(ctx.user)
     header, rows = await anyio.to_thread.run_sync(read_sheet, source)
     plans: list[RowPlan] = []
+    memo: dict = {}  # each distinct cell value's reading, for the whole file (spreadsheets/values.py)
     while True:
-        parsed = await anyio.to_thread.run_sync(_parse_chunk, rows, header, ctx)
-        if not parsed:
+        raw = await anyio.to_thread.run_sync(_read_chunk, rows)
+        if not raw:
             break
-        plans += await _plan_chunk(ctx, parsed, header)
+        stored = await _stored(ctx, {code for _, row in raw if (code := row_code(row, header)) is not None})
+        parsed = await anyio.to_thread.run_sync(_parse_chunk, raw, header, ctx, memo, stored)
+        plans += await _plan_chunk(ctx, parsed, header, stored)
     _reject_repeated_codes(plans, header)
     counts = _counts(plans)
     apply = apply and counts["rejected"] == 0 and bool(plans)
@@ -93,21 +97,51 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
                          rows=[p.report for p in plans], passwords=passwords)
 
 
-def _parse_chunk(rows, header, ctx) -> list:
-    return [parse_row(n, raw, header, ctx.trees, ctx.scope) for n, raw in islice(rows, CHUNK)]
+def _read_chunk(rows) -> list:
+    return list(islice(rows, CHUNK))
 
 
-async def _plan_chunk(ctx, parsed: list, header) -> list[RowPlan]:
-    codes = {p.code for p in parsed if p.code}
+@dataclass
+class _Stored:
+    """The chunk's mines (by code, in the importer's jurisdiction) and their guarantors (by mine id)."""
+
+    mines: dict[str, Any]
+    people: dict[int, list]
+
+    def known(self, code: str | None) -> frozenset:
+        """(part, text) of the people a mine has: its cells that hold them are not checked again."""
+        mine = self.mines.get(code) if code else None
+        if mine is None:
+            return frozenset()
+        return frozenset([("name", mine.principal_name), ("phone", mine.principal_phone),
+                          *((part, getattr(g, part)) for g in self.people[mine.id] for part in PERSON_PARTS)])
+
+
+async def _stored(ctx, codes: set[str]) -> _Stored:
+    if not codes:
+        return _Stored({}, {})
     async with ctx.engine.connect() as conn:
         mines = {m.code: m for m in (await conn.execute(
-            select(Mine).where(Mine.code.in_(codes), jurisdiction(ctx.scope)))).all()} if codes else {}
-        ids = [m.id for m in mines.values()]
-        people: dict[int, list] = {i: [] for i in ids}
-        if ids:
-            for g in (await conn.execute(select(Guarantor).where(Guarantor.mine_id.in_(ids)))).all():
+            select(Mine).where(Mine.code.in_(codes), jurisdiction(ctx.scope)))).all()}
+        people: dict[int, list] = {m.id: [] for m in mines.values()}
+        if people:
+            for g in (await conn.execute(select(Guarantor).where(Guarantor.mine_id.in_(people)))).all():
                 people[g.mine_id].append(g)
-        since = await _changed_since(conn, parsed, mines)
+    return _Stored(mines, people)
+
+
+def _parse_chunk(raw: list, header, ctx, memo: dict, stored: _Stored) -> list:
+    return [parse_row(n, row, header, ctx.trees, ctx.scope, memo, stored.known(row_code(row, header)))
+            for n, row in raw]
+
+
+async def _plan_chunk(ctx, parsed: list, header, stored: _Stored) -> list[RowPlan]:
+    mines, people = stored.mines, stored.people
+    if any(p.code in mines and p.version is not None and p.version < mines[p.code].version for p in parsed):
+        async with ctx.engine.connect() as conn:
+            since = await _changed_since(conn, parsed, mines)
+    else:
+        since = {}
     labels = {column.key: written for written, column in header.columns.values()}
     plans = []
     for row in parsed:
@@ -212,18 +246,25 @@ async def _record(ctx, file_name, plans, counts, now, applied: bool, conn=None) 
 
 async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwords) -> tuple[int, dict[int, str]]:
     """Every plan in one transaction: a mine that changed since it was planned undoes them all.
-    CHUNK rows at a time: one version step for the chunk's mines, the basic fields as a few
-    executemany statements and the chunk's audit records as one (in row order), where a statement
-    per row and field made applying 100,000 rows take minutes (bench/README.md, "Import")."""
+    CHUNK rows at a time: the changed basic fields of the chunk's mines with their version step, in
+    one statement per set of columns (resolvers/mine_edits.write_columns), one version step for the
+    chunk's other mines, and the chunk's audit records as one statement (in row order), where a
+    statement per row and field made applying 100,000 rows take minutes (bench/README.md, "Import").
+    The report is stored at the end (it names the new mines' codes), not twice."""
     passwords: dict[int, str] = {}
     todo = [plan for plan in plans if plan.action is not ImportAction.UNCHANGED]
     async with one_writer(ctx.engine), ctx.engine.begin() as conn:
-        import_id = await _record(ctx, file_name, plans, counts, now, applied=True, conn=conn)
+        import_id = await _record(ctx, file_name, [], counts, now, applied=True, conn=conn)
         for start in range(0, len(todo), CHUNK):
             chunk, audits = todo[start:start + CHUNK], []
-            locked = await _step_versions(conn, ctx, chunk, now)
-            await apply_many_mine_changes(conn, ctx, [(locked[p.mine_id], p.columns, p.basic_changes) for p in chunk
-                                                      if p.mine_id is not None], now, import_id, audits=audits)
+            # A mine with basic changes gets its version step in the statement that writes them.
+            locked = await _step_versions(conn, ctx, [p for p in chunk if not p.basic_changes], now)
+            basic = [p for p in chunk if p.mine_id is not None and p.basic_changes]
+            written = await apply_many_mine_changes(
+                conn, ctx, [(SimpleNamespace(id=p.mine_id, version=p.seen_version), p.columns, p.basic_changes)
+                            for p in basic], now, import_id, bump=True, scope=ctx.scope, audits=audits)
+            _check_stepped(written, basic)
+            locked.update(written)
             for plan in chunk:
                 if plan.mine_id is None:
                     row, password = await insert_mine(conn, ctx, plan.columns, now, import_id=import_id)
@@ -247,6 +288,13 @@ async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwor
     return import_id, passwords
 
 
+def _check_stepped(locked: dict[int, Any], plans: list[RowPlan]) -> None:
+    """Each mine one version past the one it was planned at, or the transaction rolls back."""
+    if len(locked) != len(plans) or any(locked[p.mine_id].version != p.seen_version + 1
+                                        for p in plans if p.mine_id in locked):
+        raise Conflict(MOVED_ON)
+
+
 async def _step_versions(conn, ctx, chunk: list[RowPlan], now) -> dict[int, Any]:
     """One version step for each existing mine of the chunk, in one statement; its rows as locked.
     A mine no longer at the version it was planned at (or gone from the scope) is a Conflict: the
@@ -258,8 +306,7 @@ async def _step_versions(conn, ctx, chunk: list[RowPlan], now) -> dict[int, Any]
         update(Mine).where(Mine.id.in_(seen), jurisdiction(ctx.scope))
         .values(version=Mine.version + 1, updated_at=now).returning(*Mine.__table__.c))).all()
     locked = {row.id: row for row in rows}
-    if len(locked) != len(seen) or any(locked[i].version != v + 1 for i, v in seen.items()):
-        raise Conflict(MOVED_ON)
+    _check_stepped(locked, [plan for plan in chunk if plan.mine_id is not None])
     return locked
 
 

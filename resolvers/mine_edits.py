@@ -11,7 +11,8 @@ Three public functions; none opens a transaction, so an import can run thousands
   Returns Plan(columns, changes, warnings): the mine columns to write, the FieldChange dicts
   {"field", "old", "new"} (values as the API shows them: enum names, numbers) and bilingual
   warnings. Raises BadUserInput (bilingual, naming the field) for any invalid or missing value,
-  NotFound for a regionCode outside `scope`.
+  NotFound for a regionCode outside `scope`. A value equal to the mine's own (and of its type) is
+  taken as it is, not checked again.
 - `apply_mine_changes(conn, ctx_like, locked_row, columns, changes, now, import_id=None, *,
   bump=False)` — writes `columns` to the locked mine, one "mine.update" audit record per change
   (with `import_id`), and turns VERIFIED into STALE (every MineInput field is basic data).
@@ -31,11 +32,12 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, case, func, insert, select, text, update
 
 from auth import audit
 from admin.accounts import generate_password
 from auth.passwords import hash_password_async
+from auth.scope import jurisdiction
 from auth.validation import normalize_name, normalize_phone
 from models.account import Account
 from models.enums import (
@@ -204,8 +206,11 @@ def plan_mine_changes(current, values: dict[str, Any], trees: Trees, *, scope: S
     unknown = [k for k in values if k not in FIELDS]
     if unknown:
         raise BadUserInput(f"未知的字段 {', '.join(map(quoted, unknown))} / unknown MineInput field(s)")
-    given = {name: _normalised(name, value, trees, scope) for name, value in values.items()}
     before = None if current is None else shown(current)
+    # A value the mine already has (same type, equal) is taken as it is, not checked again: it was
+    # stored after these checks, and an import of an export repeats thousands of them.
+    given = {name: value if before is not None and type(value) is type(before[name]) and value == before[name]
+             else _normalised(name, value, trees, scope) for name, value in values.items()}
     merged = dict(before or dict.fromkeys(FIELDS))
     merged.update(given)
     missing = [name for name in REQUIRED if merged[name] is None]
@@ -252,22 +257,25 @@ async def apply_mine_changes(
 async def apply_many_mine_changes(
     conn: AsyncConnection, ctx_like, items: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]],
     now: datetime, import_id: int | None = None, *, bump: bool = False, audits: list | None = None,
-) -> None:
+    scope: Scope | None = None,
+) -> dict[int, Any]:
     """`apply_mine_changes` for many (locked row, columns, changes) at once: one UPDATE per set of
-    columns written, as an executemany, and the audit records in one statement (or, with `audits`,
-    added there for the caller to write in order with its others: `auth.audit.write`)."""
-    table = Mine.__table__
+    columns written and the audit records in one statement (or, with `audits`, added there for the
+    caller to write in order with its others: `auth.audit.write`).
+
+    With `bump` (an import's chunk) the rows need not be locked yet: each item's row is the mine as
+    planned (`id`, `version`), and the same statement steps the version of the mines still at that
+    version (and, with `scope`, inside it), so that each mine gets one new row version, not two.
+    Returns the written rows by id, as the statement left them: a mine missing from the answer, or
+    not at `version + 1`, had moved on (the caller's Conflict). Without `bump`, {}."""
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     moved: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     for locked_row, columns, changes in items:
         if not changes:
             continue
-        values = dict(columns)
-        if locked_row.verification_state == VerificationState.VERIFIED.value:
-            values["verification_state"] = VerificationState.STALE.value  # basic data moved since verified
-        by_columns.setdefault(tuple(sorted(values)), []).append(
-            {"p_id": locked_row.id, **{f"p_{k}": v for k, v in values.items()}})
+        by_columns.setdefault(tuple(sorted(columns)), []).append(
+            {"p_id": locked_row.id, "p_version": locked_row.version, **{f"p_{k}": v for k, v in columns.items()}})
         if "county_code" in columns:
             # An enterprise account's scope is its mine's county (auth/sessions.py): it moves with the mine.
             moved.append({"p_id": locked_row.id, "p_region": columns["county_code"]})
@@ -277,17 +285,68 @@ async def apply_many_mine_changes(
             request_id=ctx_like.request_id, at=now, import_id=import_id,
             mine_version=locked_row.version + (1 if bump else 0),
         ) for change in changes]
+    written: dict[int, Any] = {}
     for names, rows in by_columns.items():
-        statement = update(table).where(table.c.id == bindparam("p_id")).values(
-            {name: bindparam(f"p_{name}") for name in names})
-        if bump:
-            statement = statement.values(version=table.c.version + 1, updated_at=now)
-        await conn.execute(statement, rows)
+        for row in await write_columns(conn, names, rows, now, bump=bump, scope=scope):
+            written[row.id] = row
     if moved:
         accounts = Account.__table__
         await conn.execute(update(accounts).where(accounts.c.mine_id == bindparam("p_id"))
                            .values(region_code=bindparam("p_region")), moved)
     await audit.write(conn, entries, into=audits)
+    return written
+
+
+# Every MineInput field is basic data: a verified mine whose basic data moves is verified no more.
+_STALE = case((Mine.__table__.c.verification_state == VerificationState.VERIFIED.value, VerificationState.STALE.value),
+              else_=Mine.__table__.c.verification_state)
+
+
+async def write_columns(
+    conn: AsyncConnection, names: tuple[str, ...], rows: list[dict[str, Any]], now: datetime, *,
+    bump: bool = False, scope: Scope | None = None, as_set: bool | None = None,
+) -> list:
+    """Write `names` of many mines (VERIFIED becomes STALE): `rows` are {"p_id", "p_version",
+    "p_<name>": value, ...}. With `bump`, the versions are stepped too (inside `scope`) and the
+    stepped rows returned (else []): a mine not at `p_version + 1` in the answer, or missing from
+    it, was written by someone else since (the caller's Conflict, which rolls back).
+
+    On PostgreSQL (`as_set`) one `UPDATE mine … FROM unnest(<one array per column>)` that writes only
+    mines still at `p_version`; elsewhere an executemany of the one-row UPDATE and, with `bump`, one
+    version step for them all (SQLite has no row version to save). Both write the same
+    (tests/test_mine_edits.py compares them). The set form exists because the statement-level
+    trigger bump_data_version updates the one data_version row once per statement, and each update
+    of one row within a PostgreSQL transaction leaves a row version that the next one walks past:
+    an executemany of 100,000 rows took minutes, growing with the square of the rows
+    (bench/README.md, "Import")."""
+    table = Mine.__table__
+    if as_set is None:
+        as_set = conn.dialect.name == "postgresql"
+    guard = [jurisdiction(scope)] if scope is not None else []
+    if as_set:
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        keys = ("id", "version", *names)
+        arrays = [bindparam(f"a_{key}", [row[f"p_{key}"] for row in rows], type_=ARRAY(table.c[key].type))
+                  for key in keys]
+        given = func.unnest(*arrays).table_valued(*keys).render_derived(name="v")
+        statement = update(table).where(table.c.id == given.c.id).values(
+            {**{name: given.c[name] for name in names}, "verification_state": _STALE})
+        if not bump:
+            await conn.execute(statement)
+            return []
+        statement = statement.where(table.c.version == given.c.version, *guard).values(
+            version=table.c.version + 1, updated_at=now).returning(*table.c)
+        return list((await conn.execute(statement)).all())
+    await conn.execute(update(table).where(table.c.id == bindparam("p_id")).values(
+        {**{name: bindparam(f"p_{name}") for name in names}, "verification_state": _STALE}), rows)
+    if not bump:
+        return []
+    # The step after the columns (one transaction: the order changes nothing), so that the rows it
+    # returns are as written. A mine written meanwhile is a version further than `p_version + 1`.
+    return list((await conn.execute(update(table).where(table.c.id.in_([row["p_id"] for row in rows]), *guard)
+                                    .values(version=table.c.version + 1, updated_at=now)
+                                    .returning(*table.c))).all())
 
 
 async def _next_code(conn: AsyncConnection, county_code: str) -> str:

@@ -50,6 +50,9 @@ def clean(value: object) -> str:
 
 
 def is_clear(value: object) -> bool:
+    # A number, a date or ASCII text never reads as 清空 (NFKC keeps ASCII as it is): not normalised.
+    if not isinstance(value, str) or value.isascii():
+        return False
     return clean(value) == CLEAR
 
 
@@ -115,14 +118,24 @@ def aliases() -> dict:
         return json.load(handle)
 
 
+@lru_cache
+def _spellings(enum: type) -> dict[str, str]:
+    """compact_key of each member's label, and each member's name → the name (the first member
+    that has it, in the enum's order)."""
+    found: dict[str, str] = {}
+    for member in enum:
+        found.setdefault(compact_key(member.label), member.value)
+        found.setdefault(member.value, member.value)
+    return found
+
+
 def enum_value(value: object, enum: type, table: str, label: tuple[str, str]) -> str:
     """The enum name a cell means: a label (正常生产), a name (NORMAL), or a spelling from
     seed/data/import_aliases.json[table] (生产)."""
     key = compact_key(value)
-    for member in enum:
-        if key in (compact_key(member.label), member.value):
-            return member.value
-    found = aliases().get(table, {}).get(key)
+    found = _spellings(enum).get(key)
+    if found is None:
+        found = aliases().get(table, {}).get(key)
     if found is not None:
         return found
     zh, en = label

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from auth.validation import normalize_name, normalize_phone
-from models.errors import BadUserInput
 from spreadsheets.cells import KEEP, CellError, as_written, is_clear
 from spreadsheets.coordinates import SWAPPED, datum, degrees, looks_swapped
 
@@ -44,21 +43,26 @@ def _group(cells, keys: dict[str, str]) -> tuple[Any, dict[str, object]]:
     return "filled", given
 
 
-def _normalized(cells, key: str, value: object, normalize) -> Any:
-    try:
-        return normalize(as_written(value))
-    except BadUserInput as error:
-        cells.error(key, value, error.message)
-        return KEEP
+_NORMALIZERS = {"name": lambda v: normalize_name(as_written(v), "name"),
+                "position": lambda v: normalize_name(as_written(v), "position"),
+                "phone": lambda v: normalize_phone(as_written(v))}
+
+
+def _normalized(cells, key: str, part: str, value: object) -> Any:
+    if isinstance(value, str) and (part, value) in cells.known:
+        return value  # what the mine has: stored after these same checks
+    found = cells.once(f"person.{part}", value, _NORMALIZERS[part])
+    if found[0]:
+        return found[1]
+    cells.error(key, value, found[1])
+    return KEEP
 
 
 def _person(cells, keys: dict[str, str]) -> Any:
     state, given = _group(cells, keys)
     if state != "filled":
         return state
-    normalizers = {"name": lambda v: normalize_name(v, "name"),
-                   "position": lambda v: normalize_name(v, "position"), "phone": normalize_phone}
-    person = {part: _normalized(cells, keys[part], value, normalizers[part]) for part, value in given.items()}
+    person = {part: _normalized(cells, keys[part], part, value) for part, value in given.items()}
     return KEEP if KEEP in person.values() else person
 
 

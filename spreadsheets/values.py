@@ -22,7 +22,7 @@ from spreadsheets.groups import contact, guarantor, location
 from spreadsheets.lookups import Lookups
 from spreadsheets.methods import capacity_unit, development
 
-__all__ = ["KEEP", "ParsedRow", "RowError", "parse_row", "REQUIRED_FOR_NEW"]
+__all__ = ["KEEP", "ParsedRow", "RowError", "parse_row", "row_code", "REQUIRED_FOR_NEW"]
 
 MAX_MINE_NAME = 100
 # The values a new mine (empty 矿山编码) must have; an update may leave any of them empty.
@@ -54,13 +54,29 @@ class ParsedRow:
     columns: dict[str, str] = field(default_factory=dict)
 
 
+# Cells read afresh on every row: their values are (nearly) all different, so remembering them
+# would cost more than it saves. Every other column's reading depends on its value alone (and
+# on the importer's scope, the same for a whole file): each distinct value is read once.
+_EVERY_TIME = frozenset({"code", "name"})
+
+
+def _labels(header) -> dict[str, str]:
+    """Column key → the label as written in the file (kept on the header: the same for every row)."""
+    found = header.__dict__.get("_labels")
+    if found is None:
+        found = header.__dict__["_labels"] = {column.key: written for written, column in header.columns.values()}
+    return found
+
+
 class _Cells:
     """The row's cells by column key, and where its errors go."""
 
-    def __init__(self, number: int, raw: dict, header) -> None:
+    def __init__(self, number: int, raw: dict, header, memo: dict | None, known: frozenset) -> None:
         self.raw = raw
-        self.labels = {column.key: written for written, column in header.columns.values()}
+        self.labels = _labels(header)
         self.parsed = ParsedRow(number)
+        self.memo = memo
+        self.known = known
 
     def get(self, key: str) -> object | None:
         label = self.labels.get(key)
@@ -73,6 +89,16 @@ class _Cells:
         text = as_written(value) if value is not None else None
         self.parsed.errors.append(RowError(self.label(key), text, message, code))
 
+    def once(self, kind: str, value: object, parse) -> tuple:
+        """(True, parse(value)) or (False, message, code), remembered per (kind, value) for the file."""
+        if self.memo is None:
+            return _outcome(parse, value)
+        key = (kind, type(value), value)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = _outcome(parse, value)
+        return found
+
     def read(self, key: str, parse, *, clearable: bool = False) -> Any:
         """parse(value) for a filled cell; KEEP for an empty one; None for 清空 where allowed."""
         value = self.get(key)
@@ -83,12 +109,10 @@ class _Cells:
                 return None
             self.error(key, value, _REQUIRED_VALUE)
             return KEEP
-        try:
-            return parse(value)
-        except CellError as error:
-            self.error(key, value, error.message, error.code)
-        except BadUserInput as error:
-            self.error(key, value, error.message)
+        found = _outcome(parse, value) if key in _EVERY_TIME else self.once(key, value, parse)
+        if found[0]:
+            return found[1]
+        self.error(key, value, found[1], found[2])
         return KEEP
 
     def put(self, name: str, value: Any, key: str | None = None) -> None:
@@ -97,10 +121,26 @@ class _Cells:
             self.parsed.columns[name] = self.label(key or name)
 
 
-def parse_row(row_number: int, raw: dict, header, trees, scope) -> ParsedRow:
+def _outcome(parse, value: object) -> tuple:
+    try:
+        return True, parse(value)
+    except CellError as error:
+        return False, error.message, error.code
+    except BadUserInput as error:
+        return False, error.message, "BAD_USER_INPUT"
+
+
+def parse_row(row_number: int, raw: dict, header, trees, scope, memo: dict | None = None,
+              known: frozenset = frozenset()) -> ParsedRow:
     """Read one row of `read_sheet` for an importer with `scope` (regions outside it read as
-    unknown). Never raises for bad cells: they become `errors`."""
-    cells = _Cells(row_number, raw, header)
+    unknown). Never raises for bad cells: they become `errors`.
+
+    `memo`: one dict for all the rows of a file read with the same trees and scope, where each
+    distinct value's reading is kept (a region, a mineral, a status recur on thousands of rows).
+    `known`: (part, text) of the people the row's mine already has ("name", "position", "phone"):
+    such a cell is the stored value, taken as it is, not checked again (as an unchanged location
+    is not: resolvers/import_plan.py)."""
+    cells = _Cells(row_number, raw, header, memo, known)
     lookups = Lookups.for_trees(trees)
     parsed = cells.parsed
     code = cells.read("code", _mine_code)
@@ -129,6 +169,19 @@ def parse_row(row_number: int, raw: dict, header, trees, scope) -> ParsedRow:
     if parsed.code is None:
         _complete_for_new(cells)
     return parsed
+
+
+def row_code(raw: dict, header) -> str | None:
+    """The mine code a row names, as parse_row reads it; None for none or one it would refuse (so
+    that the importer can look the row's mine up before the row is parsed)."""
+    label = _labels(header).get("code")
+    value = raw.get(label) if label is not None else None
+    if value is None or is_clear(value):
+        return None
+    try:
+        return _mine_code(value)
+    except CellError:
+        return None
 
 
 # --------------------------------------------------------------------------- columns

@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_index("ix_mine_tally_city", "mine_tally", ["city_code"])
     dialect = op.get_bind().dialect.name
     # As the triggers were then: `revoked_at` comes in a later migration.
-    for statement in (*rebuild_statements(revocable=False), *create_triggers(dialect, revocable=False)):
+    for statement in (*rebuild_statements(revocable=False), *create_triggers(dialect, revocable=False, guarded=False)):
         op.execute(statement)
 
 

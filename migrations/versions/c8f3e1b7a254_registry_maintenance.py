@@ -101,7 +101,7 @@ def upgrade() -> None:
     else:
         op.add_column("audit_log", sa.Column("import_id", sa.Integer(), sa.ForeignKey("mine_import.id"), nullable=True))
     # The tally now skips revoked mines (none exist yet, so the recount changes nothing).
-    for statement in (*drop_triggers(dialect), *rebuild_statements(), *create_triggers(dialect)):
+    for statement in (*drop_triggers(dialect), *rebuild_statements(), *create_triggers(dialect, guarded=False)):
         op.execute(statement)
     _watch(dialect)
 
@@ -126,7 +126,7 @@ def downgrade() -> None:
             for event in EVENTS:
                 op.execute(f"DROP TRIGGER {table}_{event.lower()}_data_version")
     for statement in (*drop_triggers(dialect), *rebuild_statements(revocable=False),
-                      *create_triggers(dialect, revocable=False)):
+                      *create_triggers(dialect, revocable=False, guarded=False)):
         op.execute(statement)
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("import_id")

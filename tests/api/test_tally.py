@@ -132,3 +132,20 @@ async def test_other_thresholds_count_the_mines_themselves(tallied):
         region = await national_drill(tallied, client=client)
     assert_drill_is_recount(tallied.db, region, None, workers=10)
     assert region["stats"]["over30Workers"] != (await national_drill(tallied))["stats"]["over30Workers"]
+
+
+async def test_an_update_that_moves_no_count_leaves_the_tally_alone(tallied):
+    """The update trigger's WHEN (models/tally.py, `_moves`): a workforce changed on the same side of
+    the threshold runs no upsert (the marked tally row keeps its mark); one that crosses it does."""
+    db = tallied.db
+    mine_id, *key = db.execute("SELECT id, production_status, county_code, category_code FROM mine "
+                               "WHERE workers_per_shift < 29 AND revoked_at IS NULL ORDER BY id LIMIT 1").fetchone()
+    where = "WHERE production_status = ? AND county_code = ? AND category_code = ?"
+    db.execute(f"UPDATE mine_tally SET city_code = 'MARK' {where}", key)
+    db.execute("UPDATE mine SET workers_per_shift = workers_per_shift + 1, name = name WHERE id = ?", (mine_id,))
+    db.commit()
+    assert db.execute(f"SELECT city_code FROM mine_tally {where}", key).fetchone()[0] == "MARK"
+    db.execute("UPDATE mine SET workers_per_shift = 31 WHERE id = ?", (mine_id,))
+    db.commit()
+    assert db.execute(f"SELECT city_code FROM mine_tally {where}", key).fetchone()[0] != "MARK"
+    tally_is_recount(db)

@@ -563,3 +563,60 @@ async def test_a_capacity_in_another_unit_keeps_the_scale(edit_env, places):
         plan_mine_changes(None, new, trees)
     overridden = plan_mine_changes(None, {**new, "scale": "SMALL", "scaleNote": "许可证载明"}, trees)
     assert overridden.columns["scale"] == "SMALL" and overridden.columns["scale_override_note"] == "许可证载明"
+
+
+async def test_the_set_write_stores_what_the_executemany_write_stores(edit_env, places):
+    """resolvers/mine_edits.write_columns: PostgreSQL's one statement per set of columns (an import's
+    chunk) against the executemany of one-row UPDATEs that SQLite runs, on the same mines and
+    values: the same stored rows (VERIFIED turned STALE, NULLs written), with and without the version
+    step, and a mine written by someone else since it was planned is never reported as stepped."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, update
+
+    from models.db import make_engine
+    from models.mine import Mine
+    from resolvers.mine_edits import write_columns
+
+    env, db = edit_env, edit_env.db
+    if not env.settings.database_url.startswith("postgresql"):
+        pytest.skip("the set form is PostgreSQL's (unnest)")
+    mines = _mines_in(db, places["county"], 6)
+    ids = [m["id"] for m in mines]
+    names = ("max_depth", "name", "principal_phone", "scale_override_note", "workers_per_shift")
+    rows = [{"p_id": m["id"], "p_version": m["version"], "p_name": f"差分矿{i}", "p_workers_per_shift": 40 + i,
+             "p_max_depth": 100.5 + i, "p_principal_phone": None if i % 2 else "13800000000",
+             "p_scale_override_note": None} for i, m in enumerate(mines)]
+    now = datetime.now(UTC)
+    engine = make_engine(env.settings.database_url)
+    outcomes: dict = {}
+    try:
+        for bump in (False, True):
+            for as_set in (True, False):
+                async with engine.connect() as conn:
+                    await conn.begin()
+                    await conn.execute(update(Mine).where(Mine.id == ids[0]).values(verification_state="VERIFIED"))
+                    returned = await write_columns(conn, names, rows, now, bump=bump, as_set=as_set)
+                    stored = [dict(r._mapping) for r in (await conn.execute(
+                        select(Mine.__table__).where(Mine.id.in_(ids)).order_by(Mine.id))).all()]
+                    await conn.rollback()
+                outcomes[bump, as_set] = stored, sorted(tuple(r) for r in returned)
+        for as_set in (True, False):  # a mine stepped by someone else since it was planned
+            async with engine.connect() as conn:
+                await conn.begin()
+                await conn.execute(update(Mine).where(Mine.id == ids[1]).values(version=Mine.version + 1))
+                moved = {r.id: r.version for r in await write_columns(conn, names, rows, now, bump=True,
+                                                                      as_set=as_set)}
+                await conn.rollback()
+            assert moved.get(ids[1]) != mines[1]["version"] + 1
+            assert all(moved[m["id"]] == m["version"] + 1 for m in mines if m["id"] != ids[1])
+    finally:
+        await engine.dispose()
+    for bump in (False, True):
+        assert outcomes[bump, True] == outcomes[bump, False]
+        stored, returned = outcomes[bump, True]
+        assert [r["verification_state"] for r in stored][:1] == ["STALE"]
+        assert [(r["name"], r["workers_per_shift"], r["principal_phone"]) for r in stored] == [
+            (row["p_name"], row["p_workers_per_shift"], row["p_principal_phone"]) for row in rows]
+        assert [r["version"] for r in stored] == [m["version"] + bump for m in mines]
+        assert len(returned) == (len(mines) if bump else 0)
