@@ -125,7 +125,7 @@ async def mine_rows(
         statement = select(Mine).where(and_(*conditions)).order_by(Mine.county_code, Mine.code).limit(page_size)
         async with engine.connect() as conn:
             mines = (await conn.execute(statement)).all()
-            people = await _guarantors(conn, [m.id for m in mines]) if mines else {}
+            people = await _guarantors(conn, scope, [m.id for m in mines]) if mines else {}
         if not mines:
             return
         yield [mine_cells(m, people.get(m.id, {}), trees, zone) for m in mines]
@@ -134,13 +134,17 @@ async def mine_rows(
         position = (mines[-1].county_code, mines[-1].code)
 
 
-async def _guarantors(conn, mine_ids: list[int]) -> dict[int, dict[str, object]]:
-    """The page's guarantors by mine and level, in one statement. The ids are the page's, read
-    inside the jurisdiction: joined to `mine` again for it, PostgreSQL hashed the whole mine table
-    for every page (a sequential scan per 1,000 mines; the 100,000-mine CSV export took 2.07 × its
-    floor, bench/README.md "Export"); alone, it reads the guarantors by their key."""
-    statement = select(Guarantor.mine_id, Guarantor.level, Guarantor.name, Guarantor.position, Guarantor.phone).where(
-        Guarantor.mine_id.in_(mine_ids))
+async def _guarantors(conn, scope: Scope, mine_ids: list[int]) -> dict[int, dict[str, object]]:
+    """The page's guarantors by mine and level, in one statement, inside the jurisdiction like every
+    statement over mines. Both sides are bounded by the page's ids: with only the guarantors' side
+    bounded, PostgreSQL hashed the whole mine table for every page (a sequential scan per 1,000
+    mines; the 100,000-mine CSV export took 2.07 × its floor, bench/README.md "Export"); with
+    `mine.id` bounded too it reads both tables by key."""
+    statement = (
+        select(Guarantor.mine_id, Guarantor.level, Guarantor.name, Guarantor.position, Guarantor.phone)
+        .join(Mine, Mine.id == Guarantor.mine_id)
+        .where(Guarantor.mine_id.in_(mine_ids), Mine.id.in_(mine_ids), jurisdiction(scope))
+    )
     found: dict[int, dict[str, object]] = {}
     for row in (await conn.execute(statement)).all():
         found.setdefault(row.mine_id, {})[row.level] = row
