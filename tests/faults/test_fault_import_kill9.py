@@ -4,7 +4,8 @@ Applying an import is all or nothing in one transaction (docs/import-format.md, 
 `minegraph serve` on a freshly seeded registry is sent the whole registry's export with one field
 edited in every row (POST /import, apply=true); once the applying transaction is seen writing —
 on PostgreSQL a backend of the server holding a write lock on table mine, on SQLite the write lock
-held while the -wal file has grown by more than the request's own bookkeeping — the server's
+held while the -wal file has grown by more than the request's own bookkeeping, or held longer than
+any of its small writes — the server's
 process group gets SIGKILL. After the restart nothing of the file may be there: no mine changed,
 no applied mine_import row, no audit record of an import. The same file imported again then
 applies completely: every row changed exactly once.
@@ -34,6 +35,9 @@ LABELS = tuple(c.label for c in COLUMNS)
 # More than a session's or a login's own writes (a few 4 KB pages): only the applying transaction,
 # whose dirty pages overflow SQLite's page cache into the -wal file before it commits, writes this much.
 WAL_GROWTH = 256 * 1024
+# Or the write lock seen held this long without a break (a session's or a login's write takes
+# milliseconds; the apply of 2,500 rows holds it for the whole transaction).
+LOCK_HELD_S = 0.2
 APPLY_TIMEOUT_S = 300
 MINE_WRITE_LOCK = """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.relation = 'mine'::regclass AND l.mode = 'RowExclusiveLock' AND l.granted
@@ -72,16 +76,12 @@ class ApplyUnderWay:
         self.database = database
         self.wal = f"{database.name}-wal"
         self.baseline = self._wal_size()
+        self.locked_since: float | None = None
 
     def _wal_size(self) -> int:
         return os.path.getsize(self.wal) if os.path.exists(self.wal) else 0
 
-    def reached(self) -> bool:
-        if self.database.postgresql:
-            return self.database.one(MINE_WRITE_LOCK)[0] > 0
-        if self._wal_size() - self.baseline < WAL_GROWTH:
-            return False
-        # Grown: still inside the transaction only while its write lock is held (a commit frees it).
+    def _write_locked(self) -> bool:
         probe = sqlite3.connect(self.database.name, timeout=0)
         try:
             probe.execute("BEGIN IMMEDIATE")
@@ -91,6 +91,20 @@ class ApplyUnderWay:
             return True
         finally:
             probe.close()
+
+    def reached(self) -> bool:
+        if self.database.postgresql:
+            return self.database.one(MINE_WRITE_LOCK)[0] > 0
+        # Inside the transaction only while its write lock is held (a commit frees it), and known
+        # for the apply's when the -wal file has grown past a request's bookkeeping, or when the lock
+        # stays held longer than any of those small writes: an apply whose dirty pages all fit in
+        # SQLite's page cache writes the -wal only as it commits.
+        if not self._write_locked():
+            self.locked_since = None
+            return False
+        now = time.monotonic()
+        self.locked_since = self.locked_since or now
+        return self._wal_size() - self.baseline >= WAL_GROWTH or now - self.locked_since >= LOCK_HELD_S
 
 
 def _registry(database: sqldb.Database) -> dict[int, tuple[int, int]]:
