@@ -23,7 +23,8 @@ from models.errors import BadUserInput, Conflict, NotFound, quoted
 from models.mine import Mine
 from models.registry_io import MineChangeRequest
 from resolvers.cursors import BAD_CURSOR, decode_cursor, encode_cursor
-from resolvers.mine_edits import apply_mine_changes, plan_mine_changes
+from resolvers.mine_apply import apply_mine_changes
+from resolvers.mine_edits import plan_mine_changes
 from resolvers.mine_writes import one_writer, _write
 from resolvers.mines import get_mine, page_size
 from auth.scope import jurisdiction

@@ -30,7 +30,7 @@ from models.errors import BadUserInput, Conflict
 from models.mine import Guarantor, Mine
 from models.registry_io import MineImport
 from resolvers.import_plan import PERSON_PARTS, audited_field, new_report, plan_row, unknown_code
-from resolvers.mine_edits import apply_many_mine_changes, insert_mine
+from resolvers.mine_apply import apply_many_mine_changes, insert_mine
 from resolvers.import_plan import CLEAR
 from resolvers.mine_writes import clear_location, one_writer, write_guarantor, write_location
 from spreadsheets.reading import read_sheet
@@ -247,7 +247,7 @@ async def _record(ctx, file_name, plans, counts, now, applied: bool, conn=None) 
 async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwords) -> tuple[int, dict[int, str]]:
     """Every plan in one transaction: a mine that changed since it was planned undoes them all.
     CHUNK rows at a time: the changed basic fields of the chunk's mines with their version step, in
-    one statement per set of columns (resolvers/mine_edits.write_columns), one version step for the
+    one statement per set of columns (resolvers/mine_apply.write_columns), one version step for the
     chunk's other mines, and the chunk's audit records as one statement (in row order), where a
     statement per row and field made applying 100,000 rows take minutes (bench/README.md, "Import").
     The report is stored at the end (it names the new mines' codes), not twice."""

@@ -21,7 +21,8 @@ from models.account import Account
 from models.enums import VerificationState
 from models.errors import BadUserInput
 from models.mine import Mine
-from resolvers.mine_edits import apply_mine_changes, insert_mine, plan_mine_changes
+from resolvers.mine_apply import apply_mine_changes, insert_mine
+from resolvers.mine_edits import plan_mine_changes
 from resolvers.mine_writes import one_writer, _write, version_conflict
 from resolvers.mines import get_mine
 

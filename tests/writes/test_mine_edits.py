@@ -481,7 +481,8 @@ async def test_the_core_applies_inside_a_callers_transaction_with_an_import_id(e
     from models.mine import Mine
     from models.registry_io import MineImport
     from models.trees import load_trees
-    from resolvers.mine_edits import apply_mine_changes, insert_mine, plan_mine_changes
+    from resolvers.mine_apply import apply_mine_changes, insert_mine
+    from resolvers.mine_edits import plan_mine_changes
 
     env, db = edit_env, edit_env.db
     engine = make_engine(env.settings.database_url)
@@ -566,7 +567,7 @@ async def test_a_capacity_in_another_unit_keeps_the_scale(edit_env, places):
 
 
 async def test_the_set_write_stores_what_the_executemany_write_stores(edit_env, places):
-    """resolvers/mine_edits.write_columns: PostgreSQL's one statement per set of columns (an import's
+    """resolvers/mine_apply.write_columns: PostgreSQL's one statement per set of columns (an import's
     chunk) against the executemany of one-row UPDATEs that SQLite runs, on the same mines and
     values: the same stored rows (VERIFIED turned STALE, NULLs written), with and without the version
     step, and a mine written by someone else since it was planned is never reported as stepped."""
@@ -576,7 +577,7 @@ async def test_the_set_write_stores_what_the_executemany_write_stores(edit_env, 
 
     from models.db import make_engine
     from models.mine import Mine
-    from resolvers.mine_edits import write_columns
+    from resolvers.mine_apply import write_columns
 
     env, db = edit_env, edit_env.db
     if not env.settings.database_url.startswith("postgresql"):
