@@ -7,35 +7,22 @@ import pytest
 
 from models.geo import haversine_km
 from support.queries import COMPLETENESS, MINERAL_COMPLETENESS, MINES, MINES_NEAR
-from support.reference import expected_completeness, in_region, matches, visible
+from support.reference import expected_completeness, guarantor_levels, in_region, matches, visible, walk_tree
 from support.statements import StatementCounter
 
 LEVELS = ["PROVINCE", "CITY", "COUNTY", "ENTERPRISE"]
-
-
-def _guarantor_levels(db) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for mine_id, level in db.execute("SELECT mine_id, level FROM guarantor"):
-        found.setdefault(mine_id, set()).add(level)
-    return found
-
-
-def _walk(node):
-    yield node
-    for child in node.get("children") or []:
-        yield from _walk(child)
 
 
 @pytest.mark.parametrize("spec", [None, {"scales": ["SMALL"]}, {"missingLocation": True}])
 async def test_completeness_equals_a_recount(gql, callers, mines, levels, db, spec):
     result = await gql(COMPLETENESS, {"filter": spec}, callers["NATIONAL"].token)
     assert result.errors is None, result.errors
-    by_mine = _guarantor_levels(db)
+    by_mine = guarantor_levels(db)
     selected = [m for m in mines if not spec or (
         ("scales" not in spec or m["scale"] in spec["scales"])
         and ("missingLocation" not in spec or (m["lat"] is None) == spec["missingLocation"]))]
     assert result.data["dashboard"]["completeness"] == expected_completeness(mines, by_mine)
-    for node in _walk(result.data["region"]):
+    for node in walk_tree(result.data["region"]):
         inside = [m for m in selected if in_region(m, node["code"], levels[node["code"]])]
         assert node["completeness"] == expected_completeness(inside, by_mine), node["code"]
     assert 0 < result.data["dashboard"]["completeness"]["complete"] < len(mines)
@@ -54,13 +41,13 @@ async def test_mineral_completeness_drills_down_the_mineral_tree(app, gql, calle
         result = await gql(MINERAL_COMPLETENESS, {"regionCode": region, "filter": spec}, caller.token)
     assert result.errors is None, result.errors
     assert len(counter.stats_statements) == 1, counter.stats_statements
-    by_mine = _guarantor_levels(db)
+    by_mine = guarantor_levels(db)
     selected = [m for m in mines if visible(m, caller) and matches(m, spec, levels)
                 and (region is None or in_region(m, region, levels[region]))]
     column = {1: "category_code", 2: "group_code", 3: "mineral_code"}
     nodes = 0
     for top in result.data["mineralTypes"]:
-        for node in _walk(top):
+        for node in walk_tree(top):
             inside = [m for m in selected if m[column[node["level"]]] == node["code"]]
             assert node["completeness"] == expected_completeness(inside, by_mine), node["code"]
             for name, value in node["completeness"].items():
@@ -74,7 +61,7 @@ async def test_mineral_completeness_drills_down_the_mineral_tree(app, gql, calle
 @pytest.mark.parametrize("level", LEVELS)
 async def test_missing_guarantor_filter_finds_the_to_do_list(gql, callers, db, mines, level):
     caller = callers["COUNTY"]
-    by_mine = _guarantor_levels(db)
+    by_mine = guarantor_levels(db)
     expected = sorted(
         m["code"] for m in mines
         if m["county_code"] == caller.region_code and level not in by_mine.get(m["id"], set())

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from support.queries import COMPLETENESS_FIELDS, STATS_FIELDS
-from support.reference import as_comparable, expected_completeness, expected_stats, in_region, matches, visible
+from support.reference import (
+    as_comparable, expected_completeness, expected_stats, guarantor_levels, in_region, matches, visible, walk_tree,
+)
 from support.statements import StatementCounter
 
 MINERAL_LEVEL = {1: "category_code", 2: "group_code", 3: "mineral_code"}
@@ -40,19 +42,6 @@ REGION_TREE = f"query Regions($f: MineFilter) {{ region {{ {REGION_LEVELS} }} }}
 DASHBOARD_TREE = f"query Dashboard($f: MineFilter) {{ dashboard {{ region {{ {REGION_LEVELS} }} }} }}"
 
 
-def _guarantor_levels(db) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for mine_id, level in db.execute("SELECT mine_id, level FROM guarantor"):
-        found.setdefault(mine_id, set()).add(level)
-    return found
-
-
-def _walk(node):
-    yield node
-    for child in node.get("children") or []:
-        yield from _walk(child)
-
-
 def _adds_up(node) -> None:
     children = node.get("children") or []
     if children:
@@ -72,12 +61,12 @@ async def test_mineral_tree_under_a_region_adds_up_at_every_node(gql, callers, m
     caller, region = callers[tier], callers[within].region_code
     result = await gql(MINERAL_TREE, {"r": region, "f": spec}, caller.token)
     assert result.errors is None, result.errors
-    by_mine = _guarantor_levels(db)
+    by_mine = guarantor_levels(db)
     inside = [m for m in mines if visible(m, caller) and in_region(m, region, levels[region])]
     counted = [m for m in inside if matches(m, spec, levels)]
     nodes = 0
     for top in result.data["mineralTypes"]:
-        for node in _walk(top):
+        for node in walk_tree(top):
             column = MINERAL_LEVEL[node["level"]]
             of_type = [m for m in inside if m[column] == node["code"]]
             assert node["completeness"] == expected_completeness(of_type, by_mine), node["code"]
@@ -96,10 +85,10 @@ async def test_region_tree_under_a_filter_adds_up_at_every_node(gql, callers, mi
     result = await gql(query, {"f": spec}, caller.token)
     assert result.errors is None, result.errors
     root = result.data["region"] if "region" in result.data else result.data["dashboard"]["region"]
-    by_mine = _guarantor_levels(db)
+    by_mine = guarantor_levels(db)
     counted = [m for m in mines if visible(m, caller) and matches(m, spec, levels)]
     nodes = 0
-    for node in _walk(root):
+    for node in walk_tree(root):
         inside = [m for m in counted if in_region(m, node["code"], levels[node["code"]])]
         assert node["completeness"] == expected_completeness(inside, by_mine), node["code"]
         assert as_comparable(node["stats"]) == expected_stats(inside), node["code"]
@@ -125,7 +114,7 @@ async def test_each_aliased_statistic_takes_its_own_arguments_down(gql, callers,
     result = await gql(ALIASED, {"f": small, "g": large}, caller.token)
     assert result.errors is None, result.errors
     seen = [m for m in mines if visible(m, caller)]
-    for node in _walk(result.data["region"]):
+    for node in walk_tree(result.data["region"]):
         inside = [m for m in seen if in_region(m, node["code"], levels[node["code"]])]
         assert node["small"]["total"] == sum(matches(m, small, levels) for m in inside), node["code"]
         assert node["all"]["total"] == len(inside), node["code"]
@@ -140,5 +129,5 @@ async def test_a_drill_down_with_its_filter_given_once_is_counted_ahead_once(app
     with StatementCounter.of(app) as counter:
         result = await gql(query, {"f": {"depthMin": 1}}, callers["NATIONAL"].token)
     assert result.errors is None and result.cache == "miss", result.errors
-    assert sum(1 for _ in _walk(result.data["region"])) > 3000
+    assert sum(1 for _ in walk_tree(result.data["region"])) > 3000
     assert len(counter.stats_statements) == 2, counter.stats_statements  # stats, completeness

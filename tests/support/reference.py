@@ -87,6 +87,21 @@ def as_comparable(stats: dict) -> dict:
 GUARANTOR_LEVELS = ("PROVINCE", "CITY", "COUNTY", "ENTERPRISE")
 
 
+def guarantor_levels(db) -> dict[int, set[str]]:
+    """The guarantor levels each mine has, by mine id, as `expected_completeness` takes them."""
+    found: dict[int, set[str]] = {}
+    for mine_id, level in db.execute("SELECT mine_id, level FROM guarantor"):
+        found.setdefault(mine_id, set()).add(level)
+    return found
+
+
+def walk_tree(node):
+    """An answer's tree node and every node below it (through `children`), depth first."""
+    yield node
+    for child in node.get("children") or []:
+        yield from walk_tree(child)
+
+
 def expected_completeness(mines: list[dict], levels_by_mine: dict[int, set[str]]) -> dict:
     """An API Completeness recounted: every level that applies (no CITY under a province directly)."""
     def has(m, level):
