@@ -57,6 +57,23 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """End a process started with `start_new_session=True` and all it started: SIGTERM to its
+    group, then SIGKILL if it has not exited within 15 s (tests/support/servers.py uses it too)."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class ServerFailed(RuntimeError):
     pass
 
@@ -169,19 +186,8 @@ class Server:
         return peaks
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        if self.proc is not None:
+            stop_process_group(self.proc)
 
     def __enter__(self) -> Server:
         return self.start()

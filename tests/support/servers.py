@@ -6,7 +6,6 @@ whichever backend the run uses)."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from typing import IO, TYPE_CHECKING
 
 import httpx
 import pytest
+
+from bench.common import stop_process_group
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -109,22 +110,7 @@ def serving(database: Database, log_path: Path, *, workers: int = 1, **extra: st
             pytest.fail(problem)
         yield SimpleNamespace(base=base, log=log_path, pid=proc.pid)
     finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        stop_process_group(proc)
 
 
 @contextmanager
