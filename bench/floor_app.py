@@ -26,6 +26,7 @@ import secrets
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from hashlib import sha256
+from typing import TYPE_CHECKING
 
 import orjson
 from argon2 import PasswordHasher
@@ -36,6 +37,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 CATEGORIES = ("10", "20", "30", "40")
 MEASURES = """count(*),
@@ -59,6 +63,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+async def open_database(url: str) -> tuple[AsyncEngine, list, dict[str, int], dict[str, list[str]]]:
+    """The engine (on SQLite with the server's pragmas) and what the floor and the naive baseline
+    (bench/naive_app.py) read once at start-up, as minegraph does: the regions as (code,
+    parent_code, level) rows in code order, each mineral's level by code and each region's children."""
+    engine = create_async_engine(url)
+    if url.startswith("sqlite"):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    async with engine.connect() as conn:
+        regions = (await conn.execute(text("SELECT code, parent_code, level FROM region ORDER BY code"))).all()
+        minerals = dict((await conn.execute(text("SELECT code, level FROM mineral_type"))).all())
+    children: dict[str, list[str]] = {}
+    for code, parent, _level in regions:
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    return engine, regions, minerals, children
 
 
 def _where(body: dict, minerals: dict[str, int]) -> tuple[str, dict]:
@@ -86,17 +107,8 @@ def create_app() -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        engine = create_async_engine(url)
-        if url.startswith("sqlite"):
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.connect() as conn:
-            regions = (await conn.execute(text("SELECT code, parent_code FROM region ORDER BY code"))).all()
-            minerals = dict((await conn.execute(text("SELECT code, level FROM mineral_type"))).all())
-        children: dict[str, list[str]] = {}
-        parents = dict(regions)
-        for code, parent in regions:
-            if parent is not None:
-                children.setdefault(parent, []).append(code)
+        engine, regions, minerals, children = await open_database(url)
+        parents = {code: parent for code, parent, _level in regions}
         ancestors: dict[str, tuple[str, ...]] = {}
         for code in parents:
             chain = [code]

@@ -16,15 +16,14 @@ from enum import Enum
 
 import orjson
 import strawberry
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types import Info
 
-from bench.floor_app import MEASURES, _sqlite_pragmas
+from bench.floor_app import MEASURES, open_database
 
 STAT_NAMES = ("total", "large", "medium", "small", "over30_workers", "over800m_depth")
 LEVEL_COLUMN = {"NATION": None, "PROVINCE": "province_code", "CITY": "city_code", "COUNTY": "county_code"}
@@ -114,16 +113,7 @@ def create_app() -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        engine = create_async_engine(url)
-        if url.startswith("sqlite"):
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.connect() as conn:
-            regions = (await conn.execute(text("SELECT code, parent_code, level FROM region ORDER BY code"))).all()
-            minerals = dict((await conn.execute(text("SELECT code, level FROM mineral_type"))).all())
-        children: dict[str, list[str]] = {}
-        for code, parent, _level in regions:
-            if parent is not None:
-                children.setdefault(parent, []).append(code)
+        engine, regions, minerals, children = await open_database(url)
         app.state.engine, app.state.children, app.state.minerals = engine, children, minerals
         app.state.levels = {code: level for code, _p, level in regions}
         yield
