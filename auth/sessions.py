@@ -194,7 +194,7 @@ class BearerTokenBackend(AuthenticationBackend):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        # Whatever fails here (the database down, a bug) is answered by request_ids.RequestIds.
+        # Whatever fails here (the database down, a bug) is answered by http_transport.RequestIds.
         state = conn.app.state
         found = await user_for_token(state.engine, token.strip(), state.settings, state.point_reader)
         if found is None:

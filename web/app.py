@@ -21,13 +21,13 @@ from auth.sessions import BearerTokenBackend
 from admin.retention import daily_purge
 from web.export_http import routes as export_routes
 from web.graphql_view import MinegraphGraphQL
-from web.http_transport import TargetLimit
+from web.http_transport import RequestIds, TargetLimit
 from web.import_http import ImportEndpoint
 from models.db import UNAVAILABLE_MESSAGE, database_ready, make_engine_for
 from models.geo import warm_up
 from models.point_reader import make_point_reader
 from models.trees import NATION_CODE, load_trees
-from web.request_ids import RequestIds
+
 from schema.build import build_schema
 from settings import ROOT, Settings, get_settings
 

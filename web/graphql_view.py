@@ -2,7 +2,7 @@
 
 Everything refused here is answered as JSON with `errors[].extensions.code`,
 never as a bare text page and never as a 500; what escapes unexpectedly is
-answered as INTERNAL by request_ids.RequestIds. The transport's rules (Accept,
+answered as INTERNAL by http_transport.RequestIds. The transport's rules (Accept,
 status codes, the request envelope, choosing the operation) are web/http_transport.py's.
 """
 
@@ -258,7 +258,7 @@ class MinegraphGraphQL(GraphQL):
         # Read in the same statement as the token (auth/sessions.py); None for an anonymous caller.
         version = request.auth.data_version if isinstance(request.auth, TokenCredentials) else None
         state = request.app.state
-        request_id = request.state.request_id  # decided (and sent back) by request_ids.RequestIds
+        request_id = request.state.request_id  # decided (and sent back) by http_transport.RequestIds
         return Context(request, state.engine, state.trees, self.settings, user, request_id, version, response)
 
     async def render_graphql_ide(self, request: Request) -> Response:
