@@ -12,6 +12,7 @@ import asyncio
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, insert, select, true, update
@@ -147,7 +148,7 @@ async def create_region_accounts(
     # Sequentially in one worker thread: each argon2 hash takes 64 MiB while it runs.
     hashes = await asyncio.to_thread(lambda: [hash_password(p) for _, p in passwords])
     sheet.write_pending(passwords)
-    now = audit.utcnow()
+    now = datetime.now(UTC)
     try:
         async with engine.begin() as conn:
             for (username, _), password_hash in zip(passwords, hashes):

@@ -16,7 +16,7 @@ import logging
 import random
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
@@ -58,7 +58,7 @@ def _past_retention(cutoff: datetime):
 async def purge(engine: AsyncEngine, settings: Settings, *, now: datetime | None = None, dry_run: bool = False,
                 operator: str | None = None) -> PurgeReport:
     """Delete audit records older than the retention period, but mine changes (or, dry_run, count them)."""
-    now = now or audit.utcnow()
+    now = now or datetime.now(UTC)
     cutoff = cutoff_for(settings, now)
     if dry_run:
         async with engine.connect() as conn:

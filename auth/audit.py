@@ -14,10 +14,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def as_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -39,7 +35,7 @@ def entry(
 ) -> dict[str, Any]:
     """One audit record's columns (every key, so that many of them go in one executemany)."""
     return {
-        "at": at or utcnow(), "account_id": account_id, "username": username, "action": action,
+        "at": at or datetime.now(UTC), "account_id": account_id, "username": username, "action": action,
         "mine_id": mine_id, "field": field, "old_value": as_json(old), "new_value": as_json(new),
         "request_id": request_id, "client": client[:64] if client else None,
         "import_id": import_id, "mine_version": mine_version,

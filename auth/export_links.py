@@ -15,13 +15,12 @@ import base64
 import hashlib
 import hmac
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from auth.audit import utcnow
 from auth.sessions import CurrentUser
 from models.account import Account, AuthSession
 
@@ -77,7 +76,7 @@ async def user_for_link(engine: AsyncEngine, settings: Settings, path: str,
     if not now < int(exp) <= now + LINK_TTL_S:
         return None
     signed = [(k, v) for k, v in params if k != "sig"]
-    clock = utcnow()
+    clock = datetime.now(UTC)
     sessions = (
         select(AuthSession.token_hash)
         .where(AuthSession.account_id == int(account), AuthSession.revoked_at.is_(None),

@@ -8,6 +8,7 @@ one way (models ← auth ← resolvers ← schema ← app/cli).
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -131,11 +132,10 @@ def audit_list(
     """Query audit records: logins, failures, lockouts, refusals, password and mine changes."""
     from zoneinfo import ZoneInfo
 
-    from auth.audit import utcnow
     from admin.audit_query import HEADER, AuditFilter, as_json_line, as_table_line, parse_moment, query
     from models.errors import MinegraphError
 
-    zone, now = ZoneInfo(get_settings().timezone), utcnow()
+    zone, now = ZoneInfo(get_settings().timezone), datetime.now(UTC)
     try:
         where = AuditFilter(
             usernames=username or None, actions=action or None, mine=mine, client=client, limit=limit,
@@ -184,11 +184,10 @@ def audit_lockouts() -> None:
     """Login lockouts in force now: username, address (* = every address), until when."""
     from zoneinfo import ZoneInfo
 
-    from auth.audit import utcnow
     from auth.lockout import active_locks
 
     zone = ZoneInfo(get_settings().timezone)
-    locks = _run_admin(lambda engine: active_locks(engine, utcnow()))
+    locks = _run_admin(lambda engine: active_locks(engine, datetime.now(UTC)))
     for lock in locks:
         until = lock.locked_until.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
         typer.echo(f"{lock.username:<14} {lock.client:<24} until {until}  (lock #{lock.lockouts} in a row)")

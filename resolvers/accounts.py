@@ -6,13 +6,13 @@ each aliased field of a document is throttled, checked against lockouts and coun
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from auth import audit
-from auth.audit import utcnow
 from auth.login_guard import LoginAttempt
 from auth.passwords import hash_password_async, verify_password_async
 from auth.sessions import check_password, open_session, revoke_sessions
@@ -36,7 +36,7 @@ def _client(ctx: Context) -> str:
 
 async def login(ctx: Context, username: str, password: str, wechat_code: str | None) -> tuple[str, CurrentUser]:
     attempt = LoginAttempt.of(ctx, "password")
-    await attempt.admit(username, utcnow())
+    await attempt.admit(username, datetime.now(UTC))
     account = await check_password(ctx.engine, username, password, ctx.request_id, attempt=attempt)
     openid = await exchange_code(ctx.settings, wechat_code) if wechat_code is not None else None
     try:
@@ -48,7 +48,7 @@ async def login(ctx: Context, username: str, password: str, wechat_code: str | N
                 await audit.record(conn, "account.wechat_bound", account_id=account.id,
                                    username=account.username, request_id=ctx.request_id, client=attempt.address)
                 account = (await conn.execute(select(Account).where(Account.id == account.id))).first()
-            await attempt.succeeded(conn, account.username, utcnow())
+            await attempt.succeeded(conn, account.username, datetime.now(UTC))
             return await open_session(conn, account, ctx.settings, via="password", request_id=ctx.request_id,
                                       client=attempt.address)
     except IntegrityError:
@@ -56,7 +56,7 @@ async def login(ctx: Context, username: str, password: str, wechat_code: str | N
 
 
 async def _wechat_failed(attempt: LoginAttempt, ctx: Context, reason: str, *, count: bool) -> None:
-    now = utcnow()
+    now = datetime.now(UTC)
     async with ctx.engine.begin() as conn:
         await audit.record(conn, "account.wechat_login_failed", new={"reason": reason}, request_id=ctx.request_id,
                            at=now, client=attempt.address)
@@ -66,7 +66,7 @@ async def _wechat_failed(attempt: LoginAttempt, ctx: Context, reason: str, *, co
 
 async def wechat_login(ctx: Context, code: str) -> tuple[str, CurrentUser]:
     attempt = LoginAttempt.of(ctx, "wechat")
-    await attempt.admit(None, utcnow())  # no username to lock: the code names nobody until exchanged
+    await attempt.admit(None, datetime.now(UTC))  # no username to lock: the code names nobody until exchanged
     try:
         openid = await exchange_code(ctx.settings, code)
     except MinegraphError as error:
@@ -77,7 +77,7 @@ async def wechat_login(ctx: Context, code: str) -> tuple[str, CurrentUser]:
     async with ctx.engine.begin() as conn:
         account = (await conn.execute(select(Account).where(Account.wechat_openid == openid))).first()
         if account is not None:
-            await attempt.succeeded(conn, account.username, utcnow())
+            await attempt.succeeded(conn, account.username, datetime.now(UTC))
             return await open_session(conn, account, ctx.settings, via="wechat", request_id=ctx.request_id,
                                       client=attempt.address)
     await _wechat_failed(attempt, ctx, "not bound", count=True)
@@ -102,11 +102,11 @@ async def change_password(ctx: Context, old: str, new: str, confirm: str) -> boo
     # The old password is a password guess like a login's: a stolen session must not make
     # it an unthrottled oracle. Same throttle, same counters, same lockouts.
     attempt = LoginAttempt.of(ctx, "change_password")
-    await attempt.admit(user.username, utcnow())
+    await attempt.admit(user.username, datetime.now(UTC))
     async with ctx.engine.connect() as conn:
         current = (await conn.execute(select(Account.password_hash).where(Account.id == user.account_id))).scalar()
     if not await verify_password_async(current, old):
-        now = utcnow()
+        now = datetime.now(UTC)
         async with ctx.engine.begin() as conn:
             await audit.record(conn, "account.password_change_failed", account_id=user.account_id,
                                username=user.username, request_id=ctx.request_id, at=now, client=attempt.address)
@@ -121,7 +121,7 @@ async def change_password(ctx: Context, old: str, new: str, confirm: str) -> boo
     async with ctx.engine.begin() as conn:
         await conn.execute(update(Account).where(Account.id == user.account_id).values(password_hash=new_hash))
         await revoke_sessions(conn, user.account_id, keep=user.session)
-        await attempt.succeeded(conn, user.username, utcnow())
+        await attempt.succeeded(conn, user.username, datetime.now(UTC))
         await audit.record(conn, "account.password_changed", account_id=user.account_id,
                            username=user.username, request_id=ctx.request_id, client=attempt.address)
     return True

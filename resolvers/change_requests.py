@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, select, update
 
 from auth import audit
-from auth.audit import utcnow
 from auth.permissions import require_mine_editor, require_own_mine
 from auth.validation import normalize_name
 from models.enums import ChangeRequestStatus
@@ -65,7 +65,7 @@ async def propose(ctx: Context, raw_id: str, values: dict[str, Any], note: str |
     plan = plan_mine_changes(mine, values, ctx.trees, scope=ctx.scope)
     if not plan.changes:
         raise BadUserInput(_NOTHING)
-    now = utcnow()
+    now = datetime.now(UTC)
     note = _note(note)
     stored = json.dumps({"input": values}, ensure_ascii=False, sort_keys=True)
     async with one_writer(ctx.engine), ctx.engine.begin() as conn:
@@ -136,7 +136,7 @@ async def review(ctx: Context, raw_id: str, approve: bool, note: str | None):
         await _write(ctx, mine.id, None, change)
     else:
         async with one_writer(ctx.engine), ctx.engine.begin() as conn:
-            await decide(conn, utcnow(), None)
+            await decide(conn, datetime.now(UTC), None)
     async with ctx.engine.connect() as conn:
         return (await conn.execute(select(MineChangeRequest).where(MineChangeRequest.id == request.id))).first()
 

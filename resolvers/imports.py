@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,6 @@ import anyio
 from sqlalchemy import insert, select, update
 
 from auth import audit
-from auth.audit import utcnow
 from auth.permissions import require_importer
 from auth.scope import jurisdiction
 from models.audit import AuditLog
@@ -87,7 +86,7 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
     _reject_repeated_codes(plans, header)
     counts = _counts(plans)
     apply = apply and counts["rejected"] == 0 and bool(plans)
-    now = utcnow()
+    now = datetime.now(UTC)
     passwords: dict[int, str] = {}
     if apply:
         import_id, passwords = await _apply(ctx, file_name, plans, counts, now, keep_passwords)

@@ -8,12 +8,12 @@ for an existing mine: the version step and `expectedVersion` check come first).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from auth import audit
-from auth.audit import utcnow
 from auth.permissions import require_mine_editor
 from auth.sessions import revoke_sessions
 from auth.validation import normalize_name
@@ -38,7 +38,7 @@ async def create_mine(ctx: Context, values: dict[str, Any]):
     """(the new mine's row, its enterprise account's one-time password)."""
     require_mine_editor(ctx.user)
     plan = plan_mine_changes(None, values, ctx.trees, scope=ctx.scope)
-    now = utcnow()
+    now = datetime.now(UTC)
     async with one_writer(ctx.engine), ctx.engine.begin() as conn:
         return await insert_mine(conn, ctx, plan.columns, now)
 
@@ -89,7 +89,7 @@ async def verify_mine(ctx: Context, raw_id: str, expected_version: int, note: st
     mine = await get_mine(ctx, raw_id)
     require_mine_editor(ctx.user, mine)
     note = None if note is None or not note.strip() else normalize_name(note, field="note", max_length=200, label="核实说明")
-    now = utcnow()
+    now = datetime.now(UTC)
     verified = (
         update(Mine)
         .where(Mine.id == mine.id, Mine.version == expected_version, Mine.revoked_at.is_(None))

@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import math
 import weakref
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select, update
 
 from auth import audit
-from auth.audit import utcnow
 from auth.permissions import require_guarantor_editor, require_location_editor
 from auth.scope import jurisdiction
 from auth.validation import normalize_name, normalize_phone
@@ -62,7 +62,7 @@ async def _write(
     this write left it (read under the same lock, so a later writer cannot blur it)."""
     if expected_version is not None and expected_version < 1:
         raise BadUserInput("预期版本号 expectedVersion 从 1 开始 / expectedVersion starts at 1")
-    now = utcnow()
+    now = datetime.now(UTC)
     bump = (
         update(Mine)
         .where(Mine.id == mine_id, jurisdiction(ctx.scope))
