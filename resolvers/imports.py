@@ -3,7 +3,7 @@
 read and parse (in a worker thread, a chunk of rows at a time) → plan every row against the mines
 in the importer's jurisdiction (resolvers/import_plan.py; the dry run stops here) → apply: every
 plan in one transaction, or nothing when any row is rejected. The report, dry run or not, is kept
-in `mine_import` (`imports`, `importReport(id)`); one-time passwords of new mines' accounts are
+in `mine_import` (resolvers/import_reports.py); one-time passwords of new mines' accounts are
 in the applying answer only, never stored.
 """
 
@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from auth import audit
 from auth.permissions import require_importer
@@ -31,6 +31,7 @@ from models.registry_io import MineImport
 from resolvers.import_plan import PERSON_PARTS, audited_field, new_report, plan_row, unknown_code
 from resolvers.mine_apply import apply_many_mine_changes, insert_mine
 from resolvers.import_plan import CLEAR
+from resolvers.import_reports import count_actions, record
 from resolvers.mine_writes import clear_location, one_writer, write_guarantor, write_location
 from spreadsheets.reading import read_sheet
 from spreadsheets.values import parse_row, row_code
@@ -84,14 +85,14 @@ async def run_import(ctx, source, file_name: str | None, apply: bool, keep_passw
         parsed = await anyio.to_thread.run_sync(_parse_chunk, raw, header, ctx, memo, stored)
         plans += await _plan_chunk(ctx, parsed, header, stored)
     _reject_repeated_codes(plans, header)
-    counts = _counts(plans)
+    counts = count_actions(plans)
     apply = apply and counts["rejected"] == 0 and bool(plans)
     now = datetime.now(UTC)
     passwords: dict[int, str] = {}
     if apply:
         import_id, passwords = await _apply(ctx, file_name, plans, counts, now, keep_passwords)
     else:
-        import_id = await _record(ctx, file_name, plans, counts, now, applied=False)
+        import_id = await record(ctx, file_name, plans, counts, now, applied=False)
     return ImportOutcome(import_id, apply, **counts, file_name=file_name, username=ctx.user.username, at=now,
                          rows=[p.report for p in plans], passwords=passwords)
 
@@ -220,29 +221,6 @@ def _reject_repeated_codes(plans: list[RowPlan], header) -> None:
                             f"code {code} appears more than once in this file (rows {numbers})", "BAD_USER_INPUT")
 
 
-def _counts(plans: list[RowPlan]) -> dict[str, int]:
-    named = {ImportAction.CREATE: "created", ImportAction.UPDATE: "changed",
-             ImportAction.UNCHANGED: "unchanged", ImportAction.REJECTED: "rejected"}
-    counts = dict.fromkeys(named.values(), 0)
-    for plan in plans:
-        counts[named[plan.action]] += 1
-    return counts
-
-
-def _import_row(ctx, file_name, counts, now, applied: bool, plans) -> dict:
-    return {"at": now, "account_id": ctx.user.account_id, "username": ctx.user.username,
-            "scope_key": ctx.scope.key, "file_name": file_name, "applied": applied, **counts,
-            "report": json.dumps([p.report for p in plans], ensure_ascii=False)}
-
-
-async def _record(ctx, file_name, plans, counts, now, applied: bool, conn=None) -> int:
-    statement = insert(MineImport).values(**_import_row(ctx, file_name, counts, now, applied, plans))
-    if conn is not None:
-        return (await conn.execute(statement.returning(MineImport.id))).scalar_one()
-    async with ctx.engine.begin() as own:
-        return (await own.execute(statement.returning(MineImport.id))).scalar_one()
-
-
 async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwords) -> tuple[int, dict[int, str]]:
     """Every plan in one transaction: a mine that changed since it was planned undoes them all.
     CHUNK rows at a time: the changed basic fields of the chunk's mines with their version step, in
@@ -253,7 +231,7 @@ async def _apply(ctx, file_name, plans: list[RowPlan], counts, now, keep_passwor
     passwords: dict[int, str] = {}
     todo = [plan for plan in plans if plan.action is not ImportAction.UNCHANGED]
     async with one_writer(ctx.engine), ctx.engine.begin() as conn:
-        import_id = await _record(ctx, file_name, [], counts, now, applied=True, conn=conn)
+        import_id = await record(ctx, file_name, [], counts, now, applied=True, conn=conn)
         for start in range(0, len(todo), CHUNK):
             chunk, audits = todo[start:start + CHUNK], []
             # A mine with basic changes gets its version step in the statement that writes them.
@@ -307,22 +285,3 @@ async def _step_versions(conn, ctx, chunk: list[RowPlan], now) -> dict[int, Any]
     locked = {row.id: row for row in rows}
     _check_stepped(locked, [plan for plan in chunk if plan.mine_id is not None])
     return locked
-
-
-async def list_imports(ctx, first: int) -> list:
-    """Past imports the caller's scope made (newest first); a regulator sees those of its scope only."""
-    if not 0 <= first <= 100:
-        raise BadUserInput(f"条数 first 必须在 0 到 100 之间（当前为 {first}） / first must be between 0 and 100 "
-                           f"(got {first})")
-    statement = (select(MineImport).where(MineImport.scope_key == ctx.scope.key)
-                 .order_by(MineImport.at.desc(), MineImport.id.desc()).limit(first))
-    async with ctx.engine.connect() as conn:
-        return (await conn.execute(statement)).all()
-
-
-async def get_import(ctx, raw_id: str):
-    if not str(raw_id).isdigit() or len(str(raw_id)) > 18:
-        return None
-    statement = select(MineImport).where(MineImport.id == int(raw_id), MineImport.scope_key == ctx.scope.key)
-    async with ctx.engine.connect() as conn:
-        return (await conn.execute(statement)).first()

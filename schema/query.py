@@ -10,7 +10,7 @@ from models.errors import BadUserInput
 from resolvers.change_requests import request_page
 from resolvers.export_stats import MAX_DEPTH
 from resolvers.exports import export_link
-from resolvers import imports
+from resolvers import import_reports
 from resolvers.filters import parse_filter
 from resolvers.guarantors import suggestions
 from resolvers.mines import get_mine, mine_page
@@ -120,10 +120,10 @@ class Query:
         return MineChangeRequestConnectionType(page=await request_page(info.context, status, first, after))
     @_authenticated("Past imports of the caller's scope, newest first (dry runs included).")
     async def imports(self, info: Info, first: int | None = 20) -> list[ImportReportType]:
-        rows = await imports.list_imports(info.context, 20 if first is None else first)
+        rows = await import_reports.list_imports(info.context, 20 if first is None else first)
         return [ImportReportType.of(info, row) for row in rows]
 
     @_authenticated("One past import of the caller's scope, with its rows; null if unknown.")
     async def import_report(self, info: Info, id: strawberry.ID) -> ImportReportType | None:
-        row = await imports.get_import(info.context, id)
+        row = await import_reports.get_import(info.context, id)
         return None if row is None else ImportReportType.of(info, row)
