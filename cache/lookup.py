@@ -6,7 +6,8 @@ A query of a logged-in caller on scope-only roots (cache/key.py) is answered fro
 whose key another request is computing finds the future of that answer in the store and waits
 for it; any other miss runs the query under a future of its own, and an answer without errors
 replaces that future. Anonymous callers, `me`, `guarantorSuggestions` and documents that do
-not parse are never looked up: they go through Strawberry as usual. The response header `X-Cache: hit|shared|miss` says what happened.
+not parse are never looked up: they go through Strawberry as usual. The response header
+`X-Cache: hit|shared|miss` says what happened.
 
 Answering before validation is safe: only answers of documents that passed parsing, the
 limits and validation with these variables are stored, and the key holds the normalised
