@@ -3,10 +3,11 @@ mutation), before Strawberry parses, validates or executes anything.
 
 A query of a logged-in caller on scope-only roots (cache/key.py) is answered from the store
 (cache/store.py) while the data version read with the caller's token is unchanged; a miss
-whose key another request is computing waits for that answer (cache/coalescing.py); any other
-miss runs the query, and an answer without errors is stored. Anonymous callers, `me`,
-`guarantorSuggestions` and documents that do not parse are never looked up: they go through
-Strawberry as usual. The response header `X-Cache: hit|shared|miss` says what happened.
+whose key another request is computing finds the future of that answer in the store and waits
+for it; any other miss runs the query under a future of its own, and an answer without errors
+replaces that future. Anonymous callers, `me`, `guarantorSuggestions` and documents that do
+not parse are never looked up: they go through Strawberry as usual. The response header
+`X-Cache: hit|shared|miss` says what happened.
 
 Answering before validation is safe: only answers of documents that passed parsing, the
 limits and validation with these variables are stored, and the key holds the normalised
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING
 import orjson
 from graphql import GraphQLError
 
-from cache.coalescing import Coalescing
 from cache.key import document_digest
 from cache.store import ResponseStore
 from execution.documents import parsed
@@ -41,7 +41,6 @@ _UNSEEN = object()
 class ResponseCache:
     def __init__(self, max_bytes: int, max_tokens: int) -> None:
         self.store = ResponseStore(max_bytes)
-        self.coalescing = Coalescing()
         self.max_tokens = max_tokens  # the parse limit, as the schema's (schema/build.py)
         # Digest by (text, operation name as the client sent it): printing a document walks its tree.
         self._digests: dict[tuple[str, str | None], str | None] = {}
@@ -54,13 +53,19 @@ class ResponseCache:
         if key is None:
             return await execute()
         found, status = self.store.get(key), "hit"
-        if found is None:
-            found, status = await self.coalescing.shared(key), "shared"
+        if found is not None and not isinstance(found, bytes):
+            found, status = await self.store.shared(found), "shared"
         if found is not None:
             _mark(ctx, status)
             return found
         _mark(ctx, "miss")
-        result, answer = await self.coalescing.compute(key, lambda: self._stored(key, execute))
+        # The first request to miss leads: the ones that come meanwhile wait for its future. A waiter
+        # whose leader failed and finds another waiter leading already computes alone.
+        computing, answer = self.store.lead(key), None
+        try:
+            result, answer = await _executed(execute)
+        finally:
+            self.store.settle(key, answer, computing)
         return result if answer is None else answer
 
     def _key(self, ctx: Context, request: GraphQLRequestData) -> tuple | None:
@@ -85,16 +90,15 @@ class ResponseCache:
             return None  # e.g. a lone surrogate or a huge integer: execution refuses them
         return digest, variables, ctx.scope.key, ctx.data_version
 
-    async def _stored(self, key: tuple, execute: Callable[[], Awaitable[ExecutionResult]]):
-        """(result, the JSON of its data once stored, or None: an answer with errors, or not encodable)."""
-        result = await execute()
-        if result.errors or result.data is None:
-            return result, None
-        with suppress(orjson.JSONEncodeError):
-            answer = orjson.dumps(result.data)
-            self.store.put(key, answer)
-            return result, answer
+
+async def _executed(execute: Callable[[], Awaitable[ExecutionResult]]) -> tuple[ExecutionResult, bytes | None]:
+    """(result, the JSON of its data to store, or None: an answer with errors, or not encodable)."""
+    result = await execute()
+    if result.errors or result.data is None:
         return result, None
+    with suppress(orjson.JSONEncodeError):
+        return result, orjson.dumps(result.data)
+    return result, None
 
 
 def _mark(ctx: Context, status: str) -> None:

@@ -42,7 +42,7 @@ from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 
 from execution.field_functions import FAST
-from execution.scoping import STATISTICS, ScopingExecutionContext, scoped
+from execution.drill_down import STATISTICS, ScopingExecutionContext, scoped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -123,7 +123,7 @@ def _plan(parent_type: GraphQLObjectType) -> dict[str, tuple]:
 class FastExecutionContext(ScopingExecutionContext):
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
         scoping = getattr(source_value, "scoping", None)
-        if scoping is not None and scoping.below is None:  # a tree node (execution/scoping.py)
+        if scoping is not None and scoping.below is None:  # a tree node (execution/drill_down.py)
             self.see_statistics(parent_type, source_value, grouped_field_set)
         # Middleware (an extension's `resolve` hook) must see every field: then never.
         middleware = self.middleware_manager.middlewares if self.middleware_manager else ()

@@ -2,7 +2,7 @@
 
 A hot field's logic is one plain function in resolvers/ of (source, context, arguments), where
 `arguments` are by GraphQL name and, for a statistic of a tree node, already merged with those the
-same statistic has on the nodes above (execution/scoping.py). Its Strawberry resolver calls it
+same statistic has on the nodes above (execution/drill_down.py). Its Strawberry resolver calls it
 through `resolve` below; a field that also carries `metadata=fast(fn)` (the explicit opt-in) is
 answered by execution/fast_execution.py calling the same `fn` with the same arguments, when fast
 execution is on (settings.fast_execution). Nothing else computes that field's answer.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from execution.scoping import scoped
+from execution.drill_down import scoped
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -111,7 +111,7 @@ class Counting:
         return built()
 
     async def count_subtree(self, measures: Measures, spec: FilterSpec, top: RegionNode) -> None:
-        """Count every region under `top` now (a drill-down is coming: execution/prefetch.py)."""
+        """Count every region under `top` now (a drill-down is coming: execution/drill_down.py)."""
         key = (measures, spec, RegionNode)
         subtree = self._subtree(key, top, whole=True) or self._start(key, top, True)
         await asyncio.shield(subtree.task)

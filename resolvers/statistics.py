@@ -3,7 +3,7 @@
 
 Each field's Strawberry resolver calls its function, and so does execution/fast_execution.py for a
 field that opts in (execution/field_functions.py); `arguments` are by GraphQL name, a tree node's
-statistic's already merged with those from the nodes above (execution/scoping.py). A statistic is
+statistic's already merged with those from the nodes above (execution/drill_down.py). A statistic is
 built at once when this request has counted it already, else returned as an awaitable (the counting
 is resolvers/loaders.Counting's: one statement per subtree).
 
@@ -63,12 +63,12 @@ def _total(counts: Counts) -> int:
 
 def region_children_of(region: Any, ctx: Context, _arguments: dict[str, Any]) -> list[Any]:
     """Region.children: the sub-regions inside the caller's jurisdiction, each taking the
-    statistics' arguments down (execution/scoping.py)."""
+    statistics' arguments down (execution/drill_down.py)."""
     scoping, of = region.scoping.for_children(), type(region).of
     return [of(child, scoping) for child in region_children(ctx, region.node)]
 
 
 def mineral_children_of(mineral: Any, _ctx: Context, _arguments: dict[str, Any]) -> list[Any]:
-    """MineralType.children, each taking the statistics' arguments down (execution/scoping.py)."""
+    """MineralType.children, each taking the statistics' arguments down (execution/drill_down.py)."""
     scoping, of = mineral.scoping.for_children(), type(mineral).of
     return [of(child, scoping) for child in mineral.node.children]

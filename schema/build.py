@@ -17,7 +17,7 @@ from execution.documents import Documents
 from execution.document_limits import document_limits
 from execution.errors import ErrorCodes
 from execution.fast_execution import FastExecutionContext
-from execution.scoping import ScopingExecutionContext
+from execution.drill_down import ScopingExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from settings import Settings
@@ -51,6 +51,6 @@ def build_schema(settings: Settings) -> MinegraphSchema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
-        # Both hand a tree node's statistics' arguments down (execution/scoping.py).
+        # Both hand a tree node's statistics' arguments down (execution/drill_down.py).
         execution_context_class=FastExecutionContext if settings.fast_execution else ScopingExecutionContext,
     )

@@ -20,7 +20,7 @@ from resolvers.regions import get_region, root_region
 from schema.enums import ChangeRequestStatus, Datum, ExportKind, GuarantorLevel
 from schema.inputs import MineFilterInput, filter_json
 from auth.permissions import IsAuthenticated
-from execution.prefetch import prefetch_region_counts
+from execution.drill_down import prefetch_region_counts
 from schema.types.account import DashboardType, UserType
 from schema.types.campaign import GuarantorSuggestionType
 from schema.types.change_request import MineChangeRequestConnectionType

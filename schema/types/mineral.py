@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from execution.field_functions import fast, resolve
-from execution.scoping import Scoping
+from execution.drill_down import Scoping
 from models.trees import MineralNode
 from resolvers import statistics
 from schema.inputs import MineFilterInput

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from execution.field_functions import fast, resolve
-from execution.scoping import Scoping
+from execution.drill_down import Scoping
 from models.trees import RegionNode
 from resolvers import statistics
 from resolvers.mines import mine_page

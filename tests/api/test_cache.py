@@ -78,13 +78,42 @@ def test_the_store_keeps_the_newest_data_version_only():
     store = ResponseStore(max_bytes=1_000_000)
     for version in range(1, 200):
         for scope in ("national", "province:110000"):
-            store.put(("doc", b"{}", scope, version), b"x" * 1000)
+            store.settle(("doc", b"{}", scope, version), b"x" * 1000)
     assert len(store) == 2
     assert store.get(("doc", b"{}", "national", 199)) == b"x" * 1000
     assert store.get(("doc", b"{}", "national", 198)) is None  # an older version: never served
-    store.put(("doc", b"{}", "national", 150), b"late")  # computed for a superseded version
+    store.settle(("doc", b"{}", "national", 150), b"late")  # computed for a superseded version
     assert store.get(("doc", b"{}", "national", 150)) is None and len(store) == 2
     assert store.get(("doc", b"{}", "national", 200)) is None and len(store) == 0  # newer: emptied
+
+
+async def test_one_store_holds_answers_and_answers_under_way():
+    """A key being computed holds the future of its answer: the first miss leads, the others wait
+    for it; the answer replaces the future, a leader without one removes it. Futures weigh nothing
+    and are never evicted; a waiter that gives up does not cancel the leader."""
+    import asyncio
+
+    from cache.store import ResponseStore
+
+    store = ResponseStore(max_bytes=4000)
+    key = ("doc", b"{}", "national", 1)
+    computing = store.lead(key)
+    assert store.get(key) is computing and store.lead(key) is None  # one leader per key
+    waiter = asyncio.ensure_future(store.shared(computing))
+    impatient = asyncio.ensure_future(store.shared(computing))
+    await asyncio.sleep(0)
+    impatient.cancel()
+    for n in range(10):  # over the budget: the oldest answers go, the future stays
+        store.settle(("doc", b"{}", f"province:{n}", 1), b"x" * 1000)
+    assert store.get(key) is computing and not computing.done() and len(store) == 5
+    store.settle(key, b"answer", computing)
+    assert await waiter == b"answer" and store.get(key) == b"answer"
+    failing = ("failing", b"{}", "national", 1)
+    computing = store.lead(failing)
+    waiter = asyncio.ensure_future(store.shared(computing))
+    store.settle(failing, None, computing)
+    assert await waiter is None and store.get(failing) is None and store.lead(failing) is not None
+    assert store.lead(("doc", b"{}", "national", 0)) is None  # a superseded version: computed alone
 
 
 async def test_identical_queries_arriving_together_are_computed_once(fresh_env, monkeypatch):
@@ -94,7 +123,7 @@ async def test_identical_queries_arriving_together_are_computed_once(fresh_env, 
     runs whatever the machine's speed (a fast leader would otherwise finish first: all hits)."""
     import asyncio
 
-    import cache.coalescing as coalescing
+    import cache.store as store
     import resolvers.loaders as loaders
     from resolvers import stats
 
@@ -102,7 +131,7 @@ async def test_identical_queries_arriving_together_are_computed_once(fresh_env, 
     burst = DRILL_DOWN.replace("query DrillDown", "query DrillDownBurst")
     variables = {"filter": {"productionStatuses": ["SUSPENDED"]}}
     waiting, all_waiting = [], asyncio.Event()
-    original_outcome, original_rollup = coalescing._outcome, stats.region_rollup
+    original_outcome, original_rollup = store._outcome, stats.region_rollup
 
     async def counted_outcome(leader):
         waiting.append(leader)
@@ -114,7 +143,7 @@ async def test_identical_queries_arriving_together_are_computed_once(fresh_env, 
         await asyncio.wait_for(all_waiting.wait(), 60)  # a liveness bound, not a timing
         return await original_rollup(*args, **kwargs)
 
-    monkeypatch.setattr(coalescing, "_outcome", counted_outcome)
+    monkeypatch.setattr(store, "_outcome", counted_outcome)
     monkeypatch.setattr(stats, "region_rollup", held_rollup)
     monkeypatch.setattr(loaders, "region_rollup", held_rollup)
     with StatementCounter.of(fresh_env.app) as counter:

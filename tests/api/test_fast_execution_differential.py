@@ -66,7 +66,7 @@ query Mixed($filter: MineFilter, $bad: MineFilter) {
   }
 }
 """
-# Arguments given once at the top flow down each tree, by response key (execution/scoping.py);
+# Arguments given once at the top flow down each tree, by response key (execution/drill_down.py);
 # one given lower down replaces it for that subtree.
 REGION_LEVELS = f"""
 code completeness(filter: $f) {{ {COMPLETENESS_FIELDS} }} stats(filter: $f) {{ {STATS_FIELDS} }}

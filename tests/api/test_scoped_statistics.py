@@ -1,4 +1,4 @@
-"""Arguments that scope a statistic apply to the subtree below it (execution/scoping.py): a node's
+"""Arguments that scope a statistic apply to the subtree below it (execution/drill_down.py): a node's
 statistic without them counts with those the same statistic has above, so every tree adds up at
 every node, and every node equals a recount from the database."""
 
@@ -37,7 +37,7 @@ children {{
     children {{ code completeness {{ {COMPLETENESS_FIELDS} }} stats {{ {STATS_FIELDS} }} }} }}
 }}
 """
-# Query.region counts the drill-down ahead (execution/prefetch.py); dashboard.region leaves it to the loaders.
+# Query.region counts the drill-down ahead (execution/drill_down.py); dashboard.region leaves it to the loaders.
 REGION_TREE = f"query Regions($f: MineFilter) {{ region {{ {REGION_LEVELS} }} }}"
 DASHBOARD_TREE = f"query Dashboard($f: MineFilter) {{ dashboard {{ region {{ {REGION_LEVELS} }} }} }}"
 
@@ -123,7 +123,7 @@ async def test_each_aliased_statistic_takes_its_own_arguments_down(gql, callers,
 
 
 async def test_a_drill_down_with_its_filter_given_once_is_counted_ahead_once(app, gql, callers):
-    """execution/prefetch.py reads the inherited filter too: one statement per statistic, as when the
+    """execution/drill_down.py reads the inherited filter too: one statement per statistic, as when the
     filter is repeated at every level (not another one for the unfiltered children)."""
     query = REGION_TREE.replace("query Regions", "query RegionsCountedAhead")  # not answered from the cache
     with StatementCounter.of(app) as counter:

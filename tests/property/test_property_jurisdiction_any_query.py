@@ -144,7 +144,7 @@ async def test_any_valid_query_stays_inside_the_jurisdiction(setup, data):
 
 async def test_a_number_written_into_a_drill_down_filter_is_counted(setup):
     """Regression (found by test_any_valid_query_stays_inside_the_jurisdiction on PostgreSQL, fixed
-    in 1c9ff00): the drill-down prefetch (execution/prefetch.py) read filter arguments from the
+    in 1c9ff00): the drill-down prefetch (execution/drill_down.py) read filter arguments from the
     selection, where Strawberry gives a literal's source text ("800", not 800.0). PostgreSQL
     refused `max_depth <= '800'` (double precision <= character varying) and the field answered
     INTERNAL; SQLite happened to convert the text and answered right."""

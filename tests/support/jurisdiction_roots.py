@@ -57,7 +57,7 @@ class Dashboard(Root):
 
 def inherited(chosen: list[tuple | None]) -> list[tuple | None]:
     """Per depth, the arguments a statistic counts with: each one left null takes the value the same
-    statistic has above (execution/scoping.py); None where the depth does not select it."""
+    statistic has above (execution/drill_down.py); None where the depth does not select it."""
     out, above = [], None
     for arguments in chosen:
         if arguments is not None:

@@ -38,7 +38,7 @@ query DrillDown($filter: MineFilter) {{
 """
 
 # The same three levels reached through `dashboard`, not Query.region: nothing counts the
-# subtree ahead (execution/prefetch.py), every node's stats waits on the DataLoader.
+# subtree ahead (execution/drill_down.py), every node's stats waits on the DataLoader.
 DASHBOARD_DRILL_DOWN = f"""
 query DashboardDrillDown($filter: MineFilter) {{
   dashboard {{
