@@ -22,10 +22,6 @@ class CompletenessType:
     with_all_guarantors: int = strawberry.field(description="Every guarantor level that applies to the mine is filled.")
     complete: int = strawberry.field(description="Location and every applicable guarantor level filled.")
 
-    @classmethod
-    def build(cls, counts) -> CompletenessType:
-        return cls(**{name: counts[name] for name in cls.__annotations__})
-
 
 LOCATION_VALUE = (
     "The value before / after the change (null: none). A location is "

@@ -25,10 +25,6 @@ class VerificationStatsType:
     stale: int
     unverified: int
 
-    @classmethod
-    def build(cls, counts) -> VerificationStatsType:
-        return cls(**{name: counts[name] for name in ("total", "verified", "stale", "unverified")})
-
 
 @strawberry.type(name="ScaleOverride", description="A scale stated by a source instead of the one the scale table derives.")
 class ScaleOverrideType:
