@@ -1,4 +1,6 @@
-"""The 2022 campaign: completeness counts, change history, guarantor quick fill."""
+"""The 2022 campaign: completeness counts, change history, guarantor quick fill.
+
+Completeness's source is the node's resolvers/stats.Counts (each count an attribute of its name)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""核实 (verification) of a mine's basic data, its counts, and the scale override."""
+"""核实 (verification) of a mine's basic data, its counts, and the scale override.
+
+VerificationStats' source is the node's resolvers/stats.Counts (each count an attribute of its name)."""
 
 from __future__ import annotations
 
