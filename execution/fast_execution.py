@@ -97,9 +97,10 @@ def _completes(type_: Any) -> bool:
 
 
 def _at_once(value: Any, is_awaitable: Callable[[Any], bool]) -> bool:
-    """Whether a fast field's non-null value is its answer rather than an awaitable. graphql-core
-    asks each value (a coroutine? an `__await__`?), ~1 µs for an object: one statistic per node of a
-    drill-down. Asked once per class instead, when no value of the class can be awaitable."""
+    """Whether a fast field's non-null value is its answer rather than an awaitable. graphql-core's
+    check asks each value (a coroutine? an `__await__`? a failed attribute lookup on an object, the
+    dearest step of a statistic's field: one per node of a drill-down); this asks once per class,
+    when no value of the class can be awaitable."""
     cls = type(value)
     never = _NEVER_AWAITABLE.get(cls)
     if never is None:
@@ -214,7 +215,8 @@ class FastExecutionContext(ScopingExecutionContext):
             if kind == _LIST:
                 at_once = type(value) is list
             else:  # the common case inline: a class seen before (a tree node, counts)
-                at_once = value is not None and (_NEVER_AWAITABLE.get(type(value)) or _at_once(value, self.is_awaitable))
+                at_once = value is not None and (
+                    _NEVER_AWAITABLE.get(type(value)) or _at_once(value, self.is_awaitable))
             if not at_once:  # an awaitable, a null: graphql-core's completion, as for the resolver
                 info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, field_path)
                 if self.is_awaitable(value):

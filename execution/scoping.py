@@ -2,8 +2,9 @@
 
 `mineralTypes { completeness(regionCode: R) { complete } children { completeness { complete } } }`:
 the children's completeness is counted in R too, so they add up to their parent's. A tree
-node (Region, MineralType: a resolvers/statistics.ScopedNode) carries a `Scoping`: for each statistic's response key (its alias,
-else its name), the arguments given to that statistic on the nodes above it. A statistic's
+node (Region, MineralType: a resolvers/statistics.ScopedNode) carries a `Scoping`: for each
+statistic's response key (its alias, else its name), the arguments given to that statistic on
+the nodes above it. A statistic's
 argument left out (or null) takes the value from above; one given replaces it, for this node
 and the nodes below (a filter replaces the filter whole; it is not merged field by field).
 Matching by response key keeps `a: stats(filter: F) b: stats(filter: G)` apart on the way down.

@@ -76,10 +76,11 @@ class Counting:
 
     `of(measures, spec, node)` is the node's Counts (`build(counts)` when given) at once when a
     statement of this request has counted the node already (no await, no task: most nodes of a
-    large drill-down), else an awaitable of it. The nodes that wait in one tick make one batch, counted by one statement: a
-    mineral batch counts the whole mineral tree, a region batch the subtree under its nodes' lowest
-    common ancestor (a region alone: that region only, a dashboard). A node inside a subtree still
-    being counted waits for that statement instead of starting another.
+    large drill-down), else an awaitable of it. The nodes that wait in one tick make one batch,
+    counted by one statement: a mineral batch counts the whole mineral tree, a region batch the
+    subtree under its nodes' lowest common ancestor (a region alone: that region only, a
+    dashboard). A node inside a subtree still being counted waits for that statement instead of
+    starting another.
     """
 
     def __init__(self, engine: AsyncEngine, trees: Trees, scope: Scope | None, settings: Settings) -> None:
