@@ -2,9 +2,9 @@
 
 `mineralTypes { completeness(regionCode: R) { complete } children { completeness { complete } } }`:
 the children's completeness is counted in R too, so they add up to their parent's. A tree
-node (Region, MineralType) carries a `Scoping`: for each statistic's response key (its alias,
-else its name), the arguments given to that statistic on the nodes above it. A statistic's
-argument left out (or null) takes the value from above; one given replaces it, for this node
+node (Region, MineralType: a resolvers/statistics.ScopedNode) carries a `Scoping`: for each
+statistic's response key (its alias, else its name), the arguments given to that statistic on
+the nodes above it. A statistic's argument left out (or null) takes the value from above; one given replaces it, for this node
 and the nodes below (a filter replaces the filter whole; it is not merged field by field).
 Matching by response key keeps `a: stats(filter: F) b: stats(filter: G)` apart on the way down.
 
@@ -12,8 +12,9 @@ Which statistics a node selects is known only to the executor (a `children` reso
 see its parent's other fields), so `ScopingExecutionContext` (the executor whether fast execution
 is on or off; execution/fast_execution.py extends it) hands each node's selected statistics'
 arguments to `Scoping.see` before any of the node's fields resolve, whatever their order in the
-document; `children` then passes `for_children()` to every child, and `scoped` gives a statistic
-the arguments it counts with.
+document (a node reached otherwise than through `children` gets an empty Scoping there first);
+`children` then passes `for_children()` to every child, and `scoped` gives a statistic the
+arguments it counts with.
 
 Counted ahead: a `region` query names, in its selection, every statistic it will ask for under
 it. `prefetch_region_counts` walks that selection with the same `Scoping` (one rule, so it counts
@@ -32,6 +33,7 @@ from graphql.execution.values import get_argument_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from models.errors import MinegraphError
+from resolvers.statistics import ScopedNode
 from resolvers.stats import completeness, mine_stats, verification
 
 if TYPE_CHECKING:
@@ -95,9 +97,13 @@ class ScopingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def see_statistics(self, parent_type, source_value, grouped_field_set) -> None:
         """Before any field of a tree node resolves: its `children` hand these down."""
-        scoping = getattr(source_value, "scoping", None)
-        if not isinstance(scoping, Scoping) or scoping.below is not None:
-            return  # not a tree node, or a sibling with the same selection saw them already
+        if type(source_value) is not ScopedNode:
+            return  # not a tree node
+        scoping = source_value.scoping
+        if scoping is None:  # a root, a parent, a mine's region: nothing comes from above
+            scoping = source_value.scoping = Scoping()
+        elif scoping.below is not None:
+            return  # a sibling with the same selection saw them already
         found = []
         for response_name, field_details_list in grouped_field_set.items():
             name = field_details_list[0].node.name.value

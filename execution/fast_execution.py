@@ -13,7 +13,8 @@ most of the request's time. Two kinds of field take a shorter path here:
   (execution/field_functions.py), and objects held in a plain attribute.
   `fn(source, context, arguments)` is the very function the field's resolver
   calls, with the same arguments (coerced once per field node, scoped down the
-  trees as the resolver's are). An object or a list of non-null objects it
+  trees as the resolver's are). An object (of any class: the type only declares
+  fields, its source is the domain object) or a list of non-null objects it
   returns at once is completed by this same method; anything else it returns
   (an awaitable, a null) goes to graphql-core's own completion, and an error it
   raises to graphql-core's own error handling. The function is called once.
@@ -27,6 +28,7 @@ asserts both give the same bytes.
 
 from __future__ import annotations
 
+from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -43,6 +45,7 @@ from graphql.pyutils import Path, gather_with_cancel
 
 from execution.field_functions import FAST
 from execution.drill_down import STATISTICS, ScopingExecutionContext, scoped
+from resolvers.statistics import ScopedNode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,6 +55,8 @@ _PLAIN, _OBJECT, _LIST = 0, 1, 2
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # GraphQL Int is 32-bit
 # Per GraphQL object type: field name -> (kind, Python attribute | field function, serializer | field).
 _PLANS: dict[GraphQLObjectType, dict[str, tuple]] = {}
+# Per class of the values fast fields return: whether no value of it can be awaitable.
+_NEVER_AWAITABLE: dict[type, bool] = {}
 
 
 def _unwrap(type_: Any) -> Any:
@@ -71,11 +76,10 @@ def _planned(name: str, field_def: Any) -> tuple | None:
         kind, object_type = _OBJECT, type_
         if isinstance(type_, GraphQLList) and isinstance(type_.of_type, GraphQLNonNull):
             kind, object_type = _LIST, type_.of_type.of_type
-        origin = _origin(object_type)
-        if origin is None:
+        if not _completes(object_type):
             return None
-        # (kind, function, field, object type, its Python class, whether its arguments flow down a tree)
-        return (kind, fn, field_def, object_type, list if kind == _LIST else origin, name in STATISTICS)
+        # (kind, function, field, object type, whether its arguments flow down a tree)
+        return (kind, fn, field_def, object_type, name in STATISTICS)
     if field.base_resolver is None and not field_def.args and (
             isinstance(type_, GraphQLEnumType)
             or isinstance(type_, GraphQLScalarType) and type_.name in _BUILT_IN_SCALARS):
@@ -83,12 +87,27 @@ def _planned(name: str, field_def: Any) -> tuple | None:
     return None
 
 
-def _origin(type_: Any) -> type | None:
-    """The Python class of a Strawberry object type this method completes (None: it does not)."""
-    if not isinstance(type_, GraphQLObjectType) or type_.is_type_of is not None:
-        return None
-    definition = (type_.extensions or {}).get("strawberry-definition")
-    return getattr(definition, "origin", None)
+def _completes(type_: Any) -> bool:
+    """Whether this method completes values of the type: a Strawberry object type that does not
+    check its values' class (`is_type_of`, which Strawberry sets only on a type with interfaces).
+    Its values are whatever its fields' functions return (resolvers/statistics.py's sources), of
+    any class, as with graphql-core."""
+    return (isinstance(type_, GraphQLObjectType) and type_.is_type_of is None
+            and "strawberry-definition" in (type_.extensions or {}))
+
+
+def _at_once(value: Any, is_awaitable: Callable[[Any], bool]) -> bool:
+    """Whether a fast field's non-null value is its answer rather than an awaitable. graphql-core's
+    check asks each value (a coroutine? an `__await__`? a failed attribute lookup on an object, the
+    dearest step of a statistic's field: one per node of a drill-down); this asks once per class,
+    when no value of the class can be awaitable."""
+    cls = type(value)
+    never = _NEVER_AWAITABLE.get(cls)
+    if never is None:
+        never = _NEVER_AWAITABLE[cls] = not (
+            issubclass(cls, (CoroutineType, GeneratorType)) or hasattr(cls, "__await__")
+            or hasattr(cls, "__getattr__") or cls.__getattribute__ is not object.__getattribute__)
+    return never or not is_awaitable(value)
 
 
 def _serializer(type_: GraphQLScalarType) -> Callable[[Any], Any]:
@@ -122,9 +141,10 @@ def _plan(parent_type: GraphQLObjectType) -> dict[str, tuple]:
 
 class FastExecutionContext(ScopingExecutionContext):
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
-        scoping = getattr(source_value, "scoping", None)
-        if scoping is not None and scoping.below is None:  # a tree node (execution/drill_down.py)
-            self.see_statistics(parent_type, source_value, grouped_field_set)
+        if type(source_value) is ScopedNode:  # a tree node (execution/drill_down.py)
+            scoping = source_value.scoping
+            if scoping is None or scoping.below is None:  # not seen yet by a sibling with the same selection
+                self.see_statistics(parent_type, source_value, grouped_field_set)
         # Middleware (an extension's `resolve` hook) must see every field: then never.
         middleware = self.middleware_manager.middlewares if self.middleware_manager else ()
         plan = None if middleware or source_value is None else _plan(parent_type)
@@ -179,7 +199,7 @@ class FastExecutionContext(ScopingExecutionContext):
                 position_context) -> Any:
         """The completed answer of a fast field, or Undefined for the normal path (decided before
         the field's function is called: it is never called twice)."""
-        kind, fn, field_def, object_type, completes, statistic = entry
+        kind, fn, field_def, object_type, statistic = entry
         arguments = self.coerced_arguments(field_def, field_details_list)
         if arguments is None:
             return Undefined  # invalid: graphql-core reports it
@@ -192,7 +212,12 @@ class FastExecutionContext(ScopingExecutionContext):
             if statistic:  # as the resolver's (execution/field_functions.resolve)
                 arguments = scoped(source, field_details_list[0].node.name.value, response_name, arguments)
             value = fn(source, self.context_value, arguments)
-            if type(value) is not completes:  # an awaitable, a null: graphql-core's completion, as for the resolver
+            if kind == _LIST:
+                at_once = type(value) is list
+            else:  # the common case inline: a class seen before (a tree node, counts)
+                at_once = value is not None and (
+                    _NEVER_AWAITABLE.get(type(value)) or _at_once(value, self.is_awaitable))
+            if not at_once:  # an awaitable, a null: graphql-core's completion, as for the resolver
                 info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, field_path)
                 if self.is_awaitable(value):
                     return self.complete_awaitable_value(return_type, field_details_list, info, field_path, value,

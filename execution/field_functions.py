@@ -7,9 +7,9 @@ through `resolve` below; a field that also carries `metadata=fast(fn)` (the expl
 answered by execution/fast_execution.py calling the same `fn` with the same arguments, when fast
 execution is on (settings.fast_execution). Nothing else computes that field's answer.
 
-    @strawberry.field(metadata=fast(statistics.region_stats))
+    @strawberry.field(metadata=fast(statistics.node_stats))
     def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
-        return resolve(statistics.region_stats, self, info, filter=filter)
+        return resolve(statistics.node_stats, self, info, filter=filter)
 
 The function answers synchronously when it can, else returns an awaitable (graphql-core completes
 it either way).

@@ -71,7 +71,7 @@ async def stats_rows(
     rows = []
     for node in listed_regions(scope, root, depth):
         counted, done, checked = (found.get(node.code) or Counts() for found in counts)
-        by_category = counted.by_category
+        by_category = counted.per_category
         rows.append([
             node.code, node.name, node.level.label,
             *(counted[name] for _, name in _STATS),

@@ -74,12 +74,13 @@ class Counting:
     """The counts of tree nodes (regions, mineral types) for one request and caller: the one place
     that knows what is counted already and counts the rest.
 
-    `of(measures, spec, node, build)` is `build(counts)` at once when a statement of this request
-    has counted the node already (no await, no task: most nodes of a large drill-down), else an
-    awaitable of it. The nodes that wait in one tick make one batch, counted by one statement: a
-    mineral batch counts the whole mineral tree, a region batch the subtree under its nodes' lowest
-    common ancestor (a region alone: that region only, a dashboard). A node inside a subtree still
-    being counted waits for that statement instead of starting another.
+    `of(measures, spec, node)` is the node's Counts (`build(counts)` when given) at once when a
+    statement of this request has counted the node already (no await, no task: most nodes of a
+    large drill-down), else an awaitable of it. The nodes that wait in one tick make one batch,
+    counted by one statement: a mineral batch counts the whole mineral tree, a region batch the
+    subtree under its nodes' lowest common ancestor (a region alone: that region only, a
+    dashboard). A node inside a subtree still being counted waits for that statement instead of
+    starting another.
     """
 
     def __init__(self, engine: AsyncEngine, trees: Trees, scope: Scope | None, settings: Settings) -> None:
@@ -95,18 +96,19 @@ class Counting:
         return None
 
     def of(self, measures: Measures, spec: FilterSpec, node: RegionNode | MineralNode,
-           build: Callable[[Counts], T]) -> T | Awaitable[T]:
+           build: Callable[[Counts], T] | None = None) -> Counts | T | Awaitable[Counts | T]:
         key = (measures, spec, type(node))
         for subtree in self._counted.get(key, ()):  # `_subtree` inline, counted ones only: the hot path
             if subtree.counts is not None and subtree.covers(node):
-                return build(subtree.of(node))
+                return subtree.of(node) if build is None else build(subtree.of(node))
         batch = self._batches.get(key)
         if batch is None:  # no cache of its own: what is counted is kept here, once
             batch = self._batches[key] = SharedLoader(partial(self._batch, key), cache=False)
         waiting = batch.load(node)  # now: every node that waits in this tick joins one batch
 
-        async def built() -> T:
-            return build(await waiting)
+        async def built() -> Counts | T:
+            counts = await waiting
+            return counts if build is None else build(counts)
 
         return built()
 

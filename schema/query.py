@@ -17,6 +17,7 @@ from resolvers.mines import get_mine, mine_page
 from resolvers.nearby import mines_near
 from resolvers.minerals import mineral_types
 from resolvers.regions import get_region, root_region
+from resolvers.statistics import ScopedNode
 from schema.enums import ChangeRequestStatus, Datum, ExportKind, GuarantorLevel
 from schema.inputs import MineFilterInput, filter_json
 from auth.permissions import IsAuthenticated
@@ -49,7 +50,7 @@ class Query:
     async def region(self, info: Info, code: str | None = None) -> RegionType | None:
         node = get_region(info.context, code)
         await prefetch_region_counts(info, node)
-        return RegionType.of(node)
+        return ScopedNode(node)
 
     @_authenticated("One mine, if it is inside the caller's jurisdiction.")
     async def mine(self, info: Info, id: strawberry.ID) -> MineType | None:
@@ -66,7 +67,7 @@ class Query:
 
     @_authenticated("The mineral tree: no parent gives the top-level categories.")
     def mineral_types(self, info: Info, parent_code: str | None = None) -> list[MineralTypeType]:
-        return [MineralTypeType.of(node) for node in mineral_types(info.context, parent_code)]
+        return [ScopedNode(node) for node in mineral_types(info.context, parent_code)]
 
     @_authenticated("Every enum value with its Chinese label, for filter forms.")
     def options(self) -> FilterOptionsType:

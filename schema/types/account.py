@@ -9,13 +9,14 @@ from strawberry.types import Info
 
 from auth.sessions import CurrentUser
 from execution.field_functions import resolve
+from resolvers import statistics
 from resolvers.change_requests import pending_count
 from resolvers.regions import latest_update, root_region
 from schema.enums import GuarantorLevel, UserTier
 from schema.types.campaign import CompletenessType
 from schema.types.common import local_time
 from schema.types.mine import MineType
-from schema.types.region import COMPLETENESS, STATS, VERIFICATION, RegionType
+from schema.types.region import RegionType
 from schema.types.stats import MineStatsType
 from schema.types.verification import VerificationStatsType
 
@@ -41,7 +42,7 @@ class UserType:
 
     @strawberry.field(description="The account's root region (an enterprise: its mine's county).")
     def region(self, info: Info) -> RegionType | None:
-        return RegionType.of(root_region(info.context))
+        return statistics.ScopedNode(root_region(info.context))
 
     @strawberry.field(description="An enterprise account's own mine.")
     async def mine(self, info: Info) -> MineType | None:
@@ -65,20 +66,20 @@ class DashboardType:
 
     @strawberry.field
     def region(self, info: Info) -> RegionType:
-        return RegionType.of(root_region(info.context))
+        return statistics.ScopedNode(root_region(info.context))
 
     # The region's own statistics' functions, on the caller's root region.
     @strawberry.field
     def stats(self, info: Info) -> MineStatsType:
-        return resolve(STATS, RegionType.of(root_region(info.context)), info)
+        return resolve(statistics.node_stats, statistics.ScopedNode(root_region(info.context)), info)
 
     @strawberry.field(description="Campaign progress (locations, guarantors) in the caller's jurisdiction.")
     def completeness(self, info: Info) -> CompletenessType:
-        return resolve(COMPLETENESS, RegionType.of(root_region(info.context)), info)
+        return resolve(statistics.node_completeness, statistics.ScopedNode(root_region(info.context)), info)
 
     @strawberry.field(description="核实 counts in the caller's jurisdiction.")
     def verification(self, info: Info) -> VerificationStatsType:
-        return resolve(VERIFICATION, RegionType.of(root_region(info.context)), info)
+        return resolve(statistics.node_verification, statistics.ScopedNode(root_region(info.context)), info)
 
     @strawberry.field(description="Change requests awaiting review, of the mines in the caller's jurisdiction.")
     async def pending_change_requests(self, info: Info) -> int:

@@ -1,4 +1,6 @@
-"""The 2022 campaign: completeness counts, change history, guarantor quick fill."""
+"""The 2022 campaign: completeness counts, change history, guarantor quick fill.
+
+Completeness's source is the node's resolvers/stats.Counts (each count an attribute of its name)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,6 @@ class CompletenessType:
     with_enterprise_guarantor: int
     with_all_guarantors: int = strawberry.field(description="Every guarantor level that applies to the mine is filled.")
     complete: int = strawberry.field(description="Location and every applicable guarantor level filled.")
-
-    @classmethod
-    def build(cls, counts) -> CompletenessType:
-        return cls(**{name: counts[name] for name in cls.__annotations__})
 
 
 LOCATION_VALUE = (

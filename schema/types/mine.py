@@ -138,11 +138,11 @@ class MineType:
 
     @strawberry.field(description="The county-level region the mine is registered in.")
     def region(self, info: Info) -> RegionType:
-        return RegionType.of(info.context.trees.regions[self.row.county_code])
+        return statistics.ScopedNode(info.context.trees.regions[self.row.county_code])
 
     @strawberry.field(description="A leaf of the mineral tree.")
     def mineral(self, info: Info) -> MineralTypeType:
-        return MineralTypeType.of(info.context.trees.minerals[self.row.mineral_code])
+        return statistics.ScopedNode(info.context.trees.minerals[self.row.mineral_code])
 
     @strawberry.field
     def location(self, info: Info) -> LocationType | None:

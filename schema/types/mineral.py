@@ -1,4 +1,7 @@
-"""MineralType: a node of the three-level mineral tree."""
+"""MineralType: a node of the three-level mineral tree.
+
+Its source is a resolvers/statistics.ScopedNode (the resolvers' fields below read it as `self`);
+the type only declares the fields."""
 
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ import strawberry
 from strawberry.types import Info
 
 from execution.field_functions import fast, resolve
-from execution.drill_down import Scoping
-from models.trees import MineralNode
 from resolvers import statistics
 from schema.inputs import MineFilterInput
 from schema.types.campaign import CompletenessType
-from schema.types.region import COMPLETENESS, STATS, VERIFICATION
 from schema.types.stats import MineStatsType
 from schema.types.verification import VerificationStatsType
 
@@ -23,17 +23,11 @@ class MineralTypeType:
     code: str
     name: str
     level: int = strawberry.field(description="1 category, 2 group, 3 mineral (a leaf).")
-    node: strawberry.Private[MineralNode]
-    scoping: strawberry.Private[Scoping]
-
-    @classmethod
-    def of(cls, node: MineralNode, scoping: Scoping | None = None) -> MineralTypeType:
-        return cls(code=node.code, name=node.name, level=node.level, node=node, scoping=scoping or Scoping())
 
     @strawberry.field
     def parent(self, info: Info) -> Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")] | None:
         code = self.node.parent_code
-        return None if code is None else MineralTypeType.of(info.context.trees.minerals[code])
+        return None if code is None else statistics.ScopedNode(info.context.trees.minerals[code])
 
     @strawberry.field(metadata=fast(statistics.mineral_children_of))
     def children(self, info: Info) -> list[Annotated["MineralTypeType", strawberry.lazy("schema.types.mineral")]]:
@@ -41,24 +35,24 @@ class MineralTypeType:
 
     @strawberry.field(description="Counts of mines of this type in the caller's jurisdiction. An argument "
                                   "left out takes the value the same statistic has on the types above.",
-                      metadata=fast(STATS))
+                      metadata=fast(statistics.node_stats))
     def stats(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> MineStatsType:
-        return resolve(STATS, self, info, regionCode=region_code, filter=filter)
+        return resolve(statistics.node_stats, self, info, regionCode=region_code, filter=filter)
 
     @strawberry.field(description="Campaign progress of the mines of this type in the caller's jurisdiction. An "
                                   "argument left out takes the value the same statistic has on the types above.",
-                      metadata=fast(COMPLETENESS))
+                      metadata=fast(statistics.node_completeness))
     def completeness(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> CompletenessType:
-        return resolve(COMPLETENESS, self, info, regionCode=region_code, filter=filter)
+        return resolve(statistics.node_completeness, self, info, regionCode=region_code, filter=filter)
 
     @strawberry.field(description="核实 counts of the mines of this type in the caller's jurisdiction. An "
                                   "argument left out takes the value the same statistic has on the types above.",
-                      metadata=fast(VERIFICATION))
+                      metadata=fast(statistics.node_verification))
     def verification(
         self, info: Info, region_code: str | None = None, filter: MineFilterInput | None = None
     ) -> VerificationStatsType:
-        return resolve(VERIFICATION, self, info, regionCode=region_code, filter=filter)
+        return resolve(statistics.node_verification, self, info, regionCode=region_code, filter=filter)

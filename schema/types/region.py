@@ -1,4 +1,7 @@
-"""Region: a node of the administrative tree, seen through the caller's scope."""
+"""Region: a node of the administrative tree, seen through the caller's scope.
+
+Its source is a resolvers/statistics.ScopedNode (the resolvers' fields below read it as `self`);
+the type only declares the fields."""
 
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ import strawberry
 from strawberry.types import Info
 
 from execution.field_functions import fast, resolve
-from execution.drill_down import Scoping
-from models.trees import RegionNode
 from resolvers import statistics
 from resolvers.mines import mine_page
 from resolvers.regions import region_parent
-from resolvers.stats import completeness, mine_stats, verification
 from schema.enums import RegionLevel
 from schema.inputs import MineFilterInput
 from schema.types.campaign import CompletenessType
@@ -23,28 +23,17 @@ from schema.types.verification import VerificationStatsType
 if TYPE_CHECKING:
     from schema.types.mine import MineConnectionType
 
-# The fields' functions (resolvers/statistics.py), shared with Dashboard and MineralType.
-STATS = statistics.statistic(mine_stats, MineStatsType.build)
-COMPLETENESS = statistics.statistic(completeness, CompletenessType.build)
-VERIFICATION = statistics.statistic(verification, VerificationStatsType.build)
-
 
 @strawberry.type(name="Region")
 class RegionType:
     code: str
     name: str
     level: RegionLevel
-    node: strawberry.Private[RegionNode]
-    scoping: strawberry.Private[Scoping]
-
-    @classmethod
-    def of(cls, node: RegionNode, scoping: Scoping | None = None) -> RegionType:
-        return cls(code=node.code, name=node.name, level=node.level, node=node, scoping=scoping or Scoping())
 
     @strawberry.field(description="Null at the caller's root region.")
     def parent(self, info: Info) -> Annotated["RegionType", strawberry.lazy("schema.types.region")] | None:
         parent = region_parent(info.context, self.node)
-        return None if parent is None else RegionType.of(parent)
+        return None if parent is None else statistics.ScopedNode(parent)
 
     @strawberry.field(description="Only the sub-regions inside the caller's jurisdiction.",
                       metadata=fast(statistics.region_children_of))
@@ -53,21 +42,21 @@ class RegionType:
 
     @strawberry.field(description="Counts of the mines in this region (and the caller's jurisdiction). "
                                   "Without a filter, the filter the same statistic has on the regions above.",
-                      metadata=fast(STATS))
+                      metadata=fast(statistics.node_stats))
     def stats(self, info: Info, filter: MineFilterInput | None = None) -> MineStatsType:
-        return resolve(STATS, self, info, filter=filter)
+        return resolve(statistics.node_stats, self, info, filter=filter)
 
     @strawberry.field(description="Campaign progress of the mines in this region (and the caller's jurisdiction). "
                                   "Without a filter, the filter the same statistic has on the regions above.",
-                      metadata=fast(COMPLETENESS))
+                      metadata=fast(statistics.node_completeness))
     def completeness(self, info: Info, filter: MineFilterInput | None = None) -> CompletenessType:
-        return resolve(COMPLETENESS, self, info, filter=filter)
+        return resolve(statistics.node_completeness, self, info, filter=filter)
 
     @strawberry.field(description="核实 counts of the mines in this region (and the caller's jurisdiction). "
                                   "Without a filter, the filter the same statistic has on the regions above.",
-                      metadata=fast(VERIFICATION))
+                      metadata=fast(statistics.node_verification))
     def verification(self, info: Info, filter: MineFilterInput | None = None) -> VerificationStatsType:
-        return resolve(VERIFICATION, self, info, filter=filter)
+        return resolve(statistics.node_verification, self, info, filter=filter)
 
     @strawberry.field(description="Mines in this region, ordered by region code then mine code.")
     async def mines(

@@ -1,4 +1,6 @@
-"""核实 (verification) of a mine's basic data, its counts, and the scale override."""
+"""核实 (verification) of a mine's basic data, its counts, and the scale override.
+
+VerificationStats' source is the node's resolvers/stats.Counts (each count an attribute of its name)."""
 
 from __future__ import annotations
 
@@ -24,10 +26,6 @@ class VerificationStatsType:
     verified: int
     stale: int
     unverified: int
-
-    @classmethod
-    def build(cls, counts) -> VerificationStatsType:
-        return cls(**{name: counts[name] for name in ("total", "verified", "stale", "unverified")})
 
 
 @strawberry.type(name="ScaleOverride", description="A scale stated by a source instead of the one the scale table derives.")

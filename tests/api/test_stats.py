@@ -137,3 +137,23 @@ async def test_mineral_drill_down_costs_one_statement(app, gql, callers):
         result = await gql(query, {"filter": {"over30Workers": False}}, callers["NATIONAL"].token)
     assert result.errors is None and result.cache == "miss"
     assert len(counter.stats_statements) == 1, counter.stats_statements
+
+
+def test_counts_are_the_sources_of_the_count_types():
+    """MineStats, Completeness and VerificationStats read their counts off resolvers/stats.Counts by
+    Python name: every count they declare is an attribute of it, and so is every name a measure counts
+    (an empty Counts, a node without mines, reads 0)."""
+    from resolvers.stats import Counts, completeness, mine_stats, verification
+    from schema.types.campaign import CompletenessType
+    from schema.types.stats import MineStatsType
+    from schema.types.verification import VerificationStatsType
+    from settings import Settings
+
+    for type_, measures in ((MineStatsType, mine_stats), (CompletenessType, completeness),
+                            (VerificationStatsType, verification)):
+        declared = {f.python_name for f in type_.__strawberry_definition__.fields if f.base_resolver is None}
+        counted = [name for name, _ in measures(Settings())]
+        assert declared == set(counted), type_
+        counts = Counts(tuple(counted), list(range(1, len(counted) + 1)))
+        assert [getattr(counts, name) for name in counted] == counts.numbers
+        assert all(getattr(Counts(), name) == 0 for name in declared)
