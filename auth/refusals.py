@@ -6,8 +6,8 @@ beyond that they are counted, not written, and the next row written for that
 address carries `"suppressed": n`. An operation's refusals make one row per code
 (and refused mine), listing the fields, not one row per aliased field.
 
-`record_refusals(context, errors)` is called once per operation by the error-code
-extension (execution/errors.py) and writes in the background, after the answer: a
+`record_refusals(context, errors)` is called once per operation with errors by the error
+coding (execution/errors.py, from the schema's process_errors) and writes in the background, after the answer: a
 refusal never waits for the database, and normal reads write nothing.
 Login refusals (throttled, locked) are written by the login resolver itself,
 through `write_login_refusal`.

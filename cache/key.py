@@ -1,8 +1,9 @@
 """Which queries the response cache may answer, and the digest of their normalised document.
 
 A key is (this digest, the variables, the caller's scope key, the data version): cache/lookup.py
-puts it together, and computes the digest once per distinct text. The document is printed back
-before hashing, so that spacing and comments do not matter.
+puts it together; the digest is computed once per distinct text and operation name, and kept in
+the text's record (execution/documents.py). The document is printed back before hashing, so that
+spacing and comments do not matter.
 """
 
 from __future__ import annotations

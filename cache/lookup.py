@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 import orjson
 from graphql import GraphQLError
 
-from cache.key import document_digest
 from cache.store import ResponseStore
-from execution.documents import parsed
+from execution.documents import record
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -34,16 +33,11 @@ if TYPE_CHECKING:
 
     from web.context import Context
 
-DIGESTS_MAX = 512  # distinct (text, operation name) pairs remembered
-_UNSEEN = object()
-
 
 class ResponseCache:
     def __init__(self, max_bytes: int, max_tokens: int) -> None:
         self.store = ResponseStore(max_bytes)
         self.max_tokens = max_tokens  # the parse limit, as the schema's (schema/build.py)
-        # Digest by (text, operation name as the client sent it): printing a document walks its tree.
-        self._digests: dict[tuple[str, str | None], str | None] = {}
 
     async def answer(self, ctx: Context, request: GraphQLRequestData,
                      execute: Callable[[], Awaitable[ExecutionResult]]) -> ExecutionResult | bytes:
@@ -72,16 +66,11 @@ class ResponseCache:
         """(document digest, variables, scope, data version), or None: not to be cached."""
         if ctx.scope is None or ctx.data_version is None or not request.query:
             return None
-        text = (request.query, request.operation_name)
-        digest = self._digests.get(text, _UNSEEN)
-        if digest is _UNSEEN:
-            try:
-                digest = document_digest(parsed(request.query, self.max_tokens), request.operation_name)
-            except GraphQLError:
-                return None  # Strawberry reports the syntax error
-            if len(self._digests) >= DIGESTS_MAX:
-                self._digests.clear()
-            self._digests[text] = digest
+        try:
+            # The text's record (execution/documents.py) holds its digest, printed once per operation name.
+            digest = record(request.query, self.max_tokens).digest(request.operation_name)
+        except GraphQLError:
+            return None  # Strawberry reports the syntax error
         if digest is None:
             return None
         try:

@@ -77,7 +77,7 @@ def operations(as_json: bool = typer.Option(False, "--json", help="A manifest {n
     """The persisted operations (schema/operations/) and the sha256 clients send for each."""
     import json
 
-    from schema.persisted import registry
+    from execution.documents import registry
 
     found = sorted(registry().values(), key=lambda op: op.name)
     if as_json:

@@ -5,7 +5,8 @@ Lists are bounded by what they can hold: `children` by the region tree (at most
 the number of regions at the next level), connections by `first`, fixed lists
 by their size. A national drill-down with every county's statistics is a few
 thousand objects; every county with its mines is hundreds of thousands, and is
-refused with a message saying what to narrow.
+refused with a message saying what to narrow. execution/documents.py asks once per
+(document, operation, variables, caller's region) and remembers the verdict with the document.
 """
 
 from __future__ import annotations
@@ -16,21 +17,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     Undefined,
     get_operation_ast,
     value_from_ast,
 )
 from graphql.type import get_named_type, is_list_type, is_object_type, is_non_null_type
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
-
-from models.errors import BadUserInput
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from graphql import GraphQLObjectType, SelectionSetNode
 
     from models.trees import Trees
@@ -172,26 +166,14 @@ def walk(schema, document, operation_name: str | None, variables: dict | None, t
     return estimator
 
 
-class CostLimit(SchemaExtension):
-    """Refuse an operation whose estimated result exceeds the limit, before running it."""
-
-    def __init__(self, max_cost: int) -> None:
-        self.max_cost = max_cost
-
-    def on_execute(self) -> Iterator[None]:
-        execution = self.execution_context
-        ctx = execution.context
-        if execution.graphql_document is not None and ctx is not None and execution.result is None:
-            root = ctx.trees.regions[ctx.scope.region_code] if ctx.scope is not None else ctx.trees.nation
-            cost = walk(execution.schema._schema, execution.graphql_document, execution.operation_name,
-                        execution.variables, ctx.trees, len(ctx.trees.region_ancestors(root)) - 1, self.max_cost).total
-            if cost > self.max_cost:
-                error = BadUserInput(
-                    f"查询过大 / this query could return at least {cost:,} objects, more than the {self.max_cost:,} "
-                    "allowed: ask for fewer levels, a narrower region or filter, or smaller pages (first)"
-                )
-                execution.result = ExecutionResult(
-                    data=None,
-                    errors=[GraphQLError(error.message, original_error=error, extensions={"code": error.code})],
-                )
-        yield
+def refusal(schema, document, operation_name: str | None, variables: dict | None, trees: Trees,
+            region_code: str | None, limit: int) -> str | None:
+    """The message refusing an operation whose estimated result exceeds `limit`, or None to run it.
+    `region_code` is the caller's root region (None: anonymous, the nation). execution/documents.py
+    remembers the verdict: it depends on nothing else, and the trees never change while the process runs."""
+    root = trees.regions[region_code] if region_code is not None else trees.nation
+    cost = walk(schema, document, operation_name, variables, trees, len(trees.region_ancestors(root)) - 1, limit).total
+    if cost <= limit:
+        return None
+    return (f"查询过大 / this query could return at least {cost:,} objects, more than the {limit:,} "
+            "allowed: ask for fewer levels, a narrower region or filter, or smaller pages (first)")

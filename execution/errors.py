@@ -3,7 +3,9 @@
 Domain errors carry their own code; documents that do not parse or validate
 get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED; variables the schema
 rejects are BAD_USER_INPUT; anything else is logged with the request id and
-answered as INTERNAL, without its details.
+answered as INTERNAL, without its details. The schema calls `code_errors` where
+Strawberry hands it an operation's errors (schema/build.py): an answer without
+errors never comes here.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import re
 from typing import TYPE_CHECKING
 
 from graphql.error import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from auth.refusals import record_refusals
 from models.db import UNAVAILABLE_MESSAGE, database_unavailable
 from models.errors import MinegraphError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from strawberry.types import ExecutionContext
 
 log = logging.getLogger("minegraph.errors")
 INTERNAL_MESSAGE = "内部错误 / internal error: report the requestId to the operators"
@@ -31,39 +32,54 @@ def internal_error(request_id: str | None, message: str = INTERNAL_MESSAGE) -> d
     return {"message": message, "extensions": {"code": "INTERNAL", "requestId": request_id}}
 
 
-class ErrorCodes(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        self._executed = True
-        yield
+def code_errors(errors: list[GraphQLError], execution: ExecutionContext | None) -> None:
+    """Code (or mask) an operation's errors in place, and record its refusals: called by the schema
+    (schema/build.py, MinegraphSchema.process_errors) when, and only when, an operation has errors.
 
-    def on_operation(self) -> Iterator[None]:
-        self._executed = False
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [self._coded(error) for error in result.errors]
-            record_refusals(self.execution_context.context, result.errors)
+    Strawberry 0.341 hands them over at one of three moments: the document did not parse
+    (`graphql_document` is None); it did not validate (before Strawberry sets `result`); or it ran
+    (`result` holds these very errors; variables the schema rejects are errors of that run, without
+    a path). An exception that escaped a hook or the executor comes last, once the operation is
+    over: it is masked as it was when only the view's last check caught it."""
+    if not errors:
+        return
+    executed = execution is not None and execution.result is not None and execution.result.errors is errors
+    errors[:] = [_coded(error, execution, executed) for error in errors]
+    record_refusals(execution.context if execution is not None else None, errors)
 
-    def _coded(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, MinegraphError):
-            return _with_code(error, original.code)
-        if (error.extensions or {}).get("code"):
-            return error  # already coded (e.g. by a permission class)
-        if not error.path and (original is None or isinstance(original, GraphQLError)):
-            if self.execution_context.graphql_document is None:
-                return _with_code(error, "GRAPHQL_PARSE_FAILED")
-            if self.execution_context.pre_execution_errors and not self._executed:
-                return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
-            return _with_code(_in_chinese_too(error), "BAD_USER_INPUT")  # variables the schema rejects
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        if database_unavailable(original):
-            log.warning("database unavailable [request %s] at %s: %s", request_id, error.path, original)
-            masked = internal_error(request_id, UNAVAILABLE_MESSAGE)
-        else:
-            log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
-            masked = internal_error(request_id)
+
+def _coded(error: GraphQLError, execution, executed: bool) -> GraphQLError:
+    original = error.original_error
+    foreign = original is not None and not isinstance(original, GraphQLError)
+    if not executed and not error.path and foreign:
+        return _masked(error, execution, original)  # escaped a hook or the parser: never the caller's
+    if isinstance(original, MinegraphError):
+        return _with_code(error, original.code)
+    if (error.extensions or {}).get("code"):
+        return error  # already coded (e.g. by a permission class)
+    if not error.path and not foreign:
+        if execution is None or execution.graphql_document is None:
+            return _with_code(error, "GRAPHQL_PARSE_FAILED")
+        if not executed:
+            return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
+        return _with_code(_in_chinese_too(error), "BAD_USER_INPUT")  # variables the schema rejects
+    if database_unavailable(original):
+        request_id = _request_id(execution)
+        log.warning("database unavailable [request %s] at %s: %s", request_id, error.path, original)
+        masked = internal_error(request_id, UNAVAILABLE_MESSAGE)
         return GraphQLError(masked["message"], nodes=error.nodes, path=error.path, extensions=masked["extensions"])
+    return _masked(error, execution, original)
+
+
+def _masked(error: GraphQLError, execution, original: BaseException | None) -> GraphQLError:
+    request_id = _request_id(execution)
+    log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original or error)
+    masked = internal_error(request_id)
+    return GraphQLError(masked["message"], nodes=error.nodes, path=error.path, extensions=masked["extensions"])
+
+
+def _request_id(execution) -> str | None:
+    return getattr(getattr(execution, "context", None), "request_id", None)
 
 
 # graphql-core's words for a request it cannot run (variables, operation name) -> the Chinese a

@@ -1,7 +1,7 @@
 """Builds the GraphQL schema for one set of settings: the root types, the limits, the document
-caches and the executor (fast unless settings.fast_execution is off; the response cache sits before
-it, in web/graphql_view.py). Called by the app factory and by commands that need the SDL; never at
-import."""
+records (execution/documents.py, with the cost limit), the error codes and the executor (fast
+unless settings.fast_execution is off; the response cache sits before it, in web/graphql_view.py).
+Called by the app factory and by commands that need the SDL; never at import."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import strawberry
 from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from execution.cost import CostLimit
 from execution.documents import Documents
 from execution.document_limits import document_limits
-from execution.errors import ErrorCodes
+from execution.errors import code_errors
 from execution.fast_execution import FastExecutionContext
 from execution.drill_down import ScopingExecutionContext
 from schema.mutation import Mutation
@@ -28,7 +27,10 @@ if TYPE_CHECKING:
 
 class MinegraphSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
-        """Expected errors are answers, not incidents: ErrorCodes logs the unexpected."""
+        """Where Strawberry hands over an operation's errors, and only when there are some: each gets
+        its code (execution/errors.py). Expected errors are answers, not incidents: only the
+        unexpected are logged, and masked."""
+        code_errors(errors, execution_context)
 
 
 def build_schema(settings: Settings) -> MinegraphSchema:
@@ -38,14 +40,12 @@ def build_schema(settings: Settings) -> MinegraphSchema:
     # rule class is built once here, so that Documents can find its validations again.
     limits = [document_limits(settings.max_query_depth, settings.max_query_aliases, settings.max_query_fields)]
     extensions: list[Callable] = [
-        ErrorCodes,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        Documents,
+        partial(Documents, settings.max_query_cost),
         partial(AddValidationRules, limits),
-        partial(CostLimit, settings.max_query_cost),
     ]
     if settings.production:
-        extensions.insert(1, DisableIntrospection)
+        extensions.insert(0, DisableIntrospection)
     return MinegraphSchema(
         query=Query,
         mutation=Mutation,

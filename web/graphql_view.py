@@ -1,4 +1,5 @@
-"""The GraphQL HTTP endpoint: request limits, persisted operations, context, JSON.
+"""The GraphQL HTTP endpoint: request limits, the request's document (execution/documents.py:
+as sent, or a persisted operation by hash), context, JSON.
 
 Everything refused here is answered as JSON with `errors[].extensions.code`,
 never as a bare text page and never as a 500; what escapes unexpectedly is
@@ -38,8 +39,8 @@ from web.http_transport import (
 from models.errors import BadUserInput, MinegraphError
 from web.context import Context
 from cache.lookup import ResponseCache
+from execution.documents import resolve_document
 from execution.errors import bilingual_http_reason, internal_error
-from schema.persisted import resolve_document
 from settings import ROOT
 
 if TYPE_CHECKING:
@@ -240,8 +241,8 @@ class MinegraphGraphQL(GraphQL):
         if isinstance(result, StoredResult):
             return {"data": orjson.Fragment(result.answer)}  # written out by orjson unparsed
         data = await super().process_result(request, result)
-        # The last line of defence: an error that escaped the ErrorCodes extension
-        # (e.g. raised inside another extension's hook) is logged and masked.
+        # The last line of defence: an error the schema's coding (execution/errors.py, called from
+        # MinegraphSchema.process_errors) did not reach is logged and masked.
         for error in data.get("errors") or ():
             if not (error.get("extensions") or {}).get("code"):
                 request_id = request.state.request_id

@@ -64,7 +64,7 @@ async def test_retry_after_is_in_the_error_extensions(attack_env):
     for _ in range(6):
         result = await login(env, here, user, "wrong-password")
     assert result.codes == ["RATE_LIMITED"]
-    # graphql-core takes `extensions` from the original error (MinegraphError.extensions); ErrorCodes adds the code.
+    # graphql-core takes `extensions` from the original error (MinegraphError.extensions); execution/errors.py adds the code.
     extensions = result.errors[0]["extensions"]
     assert extensions["code"] == "RATE_LIMITED" and 55 <= extensions["retryAfterSeconds"] <= 60
 

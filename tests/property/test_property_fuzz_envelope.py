@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from support.fuzz_requests import FIGURES, Answer, count
 from support.fuzz_stage import CASES, FUZZ
 from support.fuzz_verdict import Verdict
-from schema.persisted import registry
+from execution.documents import registry
 
 pytestmark = pytest.mark.property
 

@@ -18,7 +18,7 @@ import pytest
 from support.environment import PASSWORD
 from support.http_audit import audit_package, describe, run_audit, tally
 from support.queries import LOGIN
-from schema.persisted import registry
+from execution.documents import registry
 from support.servers import seed, serving
 from settings import Settings
 from support.sqldb import fresh_database

@@ -15,7 +15,7 @@ from graphql import parse, validate
 from web.app import create_app
 from support.queries import DRILL_DOWN, LOGIN
 from schema.build import build_schema
-from schema.persisted import OPERATIONS_DIR, registry
+from execution.documents import OPERATIONS_DIR, registry
 from settings import ROOT, Settings
 
 dev_schema = build_schema(Settings())  # the development schema: the SDL of schema.graphql
@@ -163,3 +163,27 @@ async def test_each_document_is_validated_once_and_its_refusal_kept(client, call
         status, body = await _raw(client, {"query": deep}, token)
         assert _codes(body) == ["GRAPHQL_VALIDATION_FAILED"] and "depth" in body["errors"][0]["message"]
     assert len(runs) == 2
+
+
+async def test_each_cost_verdict_is_reached_once_per_operation_variables_and_region(client, callers, monkeypatch):
+    """The estimate walks the region tree; its verdict is remembered with the document, by variables
+    and the caller's root region, and a refusal stays the same refusal."""
+    import execution.documents as documents
+
+    runs = []
+    original = documents.refusal
+    monkeypatch.setattr(documents, "refusal", lambda *a: runs.append(a[3:6]) or original(*a))
+    greedy = ("query CostOnce($first: Int) { region { children { children { children { "
+              "code mines(first: $first) { totalCount } } } } } }")
+    national, county = callers["NATIONAL"].token, callers["COUNTY"].token
+    messages = {20: set(), 30: set()}
+    for _ in range(3):
+        for token, first in ((national, 20), (national, 30), (county, 20)):
+            status, body = await _raw(client, {"query": greedy, "variables": {"first": first}}, token)
+            if token is national:  # every county's mines: refused, each time with the same figure
+                assert _codes(body) == ["BAD_USER_INPUT"] and "data" not in body
+                messages[first].add(body["errors"][0]["message"])
+            else:  # a county has no regions below it
+                assert "errors" not in body, body
+    assert [len(found) for found in messages.values()] == [1, 1] and messages[20] != messages[30]
+    assert len(runs) == 3, runs
