@@ -11,8 +11,8 @@ from support.request_trace import ROOT, files_entered
 
 CHILDREN = "query Children { region { children { stats { total } } } }"
 # The issue that set the house plan aims at 15 (28 before it); this bounds what has been reached so
-# far, so that the trace can only shrink.
-MOST_FILES = 26
+# far (docs/decisions.md, "The request's path"), so that the trace can only shrink.
+MOST_FILES = 19
 
 
 def _readme_flow() -> str:
